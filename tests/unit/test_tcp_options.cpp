@@ -149,3 +149,13 @@ TEST(TcpOptions, ParseErrorNamesAreDistinct) {
     EXPECT_EQ(names.size(), kParseErrorCount);
     EXPECT_EQ(names.count("unknown"), 0u);
 }
+
+TEST(TcpOptions, RepeatedSackReplacesEarlier) {
+    // Found by fuzz_tcp_options: a second SACK option must not leave blocks of the first behind.
+    Buf a = hex("01010512000000010000000200000003000000040101050a0000000a00000014");
+    auto o = TcpOptions::parse(a);
+    ASSERT_TRUE(o);
+    ASSERT_EQ(o->sack_count, 1);
+    EXPECT_EQ(o->sack[0], (SackBlock{SeqNum(10), SeqNum(20)}));
+    EXPECT_EQ(o->sack[1], SackBlock{}) << "stale block from the first option";
+}

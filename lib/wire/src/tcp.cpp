@@ -30,6 +30,8 @@ Result<TcpOptions, ParseError> TcpOptions::parse(Bytes area) noexcept {
                 break;
             case tcp_opt::SACK: {
                 if (n % 8 != 0 || n == 0 || n / 8 > kMaxSackBlocks) return Err(ParseError::SackBadLength);
+                // A repeated SACK option replaces the earlier one.
+                out.sack = {};
                 out.sack_count = static_cast<std::uint8_t>(n / 8);
                 for (std::size_t i = 0; i < out.sack_count; ++i) {
                     out.sack[i] = SackBlock{SeqNum(load_be32(&o.data[i * 8])), SeqNum(load_be32(&o.data[i * 8 + 4]))};

@@ -18,6 +18,7 @@ namespace ustcp {
 /// Wraps an error so that `return Err(ParseError::Truncated);` converts to any Result<T, ParseError>.
 template <typename E>
 struct Err {
+    constexpr explicit Err(E e) noexcept : value(e) {}
     E value;
 };
 template <typename E>

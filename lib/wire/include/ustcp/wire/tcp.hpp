@@ -181,7 +181,17 @@ struct TcpOptions {
     /// Returns the bytes written. Precondition: out.size() >= encoded_len() and encoded_len() <= 40.
     std::size_t emit(MutBytes out) const noexcept;
 
-    friend bool operator==(const TcpOptions&, const TcpOptions&) noexcept = default;
+    /// Equal when every decoded option is; SACK blocks past sack_count are not compared.
+    friend bool operator==(const TcpOptions& a, const TcpOptions& b) noexcept {
+        if (a.mss != b.mss || a.wscale != b.wscale || a.sack_permitted != b.sack_permitted ||
+            a.timestamps != b.timestamps || a.sack_count != b.sack_count) {
+            return false;
+        }
+        for (std::size_t i = 0; i < a.sack_count; ++i) {
+            if (!(a.sack[i] == b.sack[i])) return false;
+        }
+        return true;
+    }
 };
 
 /// A TCP header in host terms.
