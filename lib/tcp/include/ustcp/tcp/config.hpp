@@ -1,0 +1,51 @@
+// TCP tunables for one engine. lib/config fills this from the config file and
+// flags; tests construct it directly. Defaults follow Linux where the RFCs leave
+// a choice.
+#pragma once
+
+#include <cstdint>
+
+#include "ustcp/base/time.hpp"
+
+namespace ustcp::tcp {
+
+enum class SynCookieMode : std::uint8_t {
+    Off,         ///< a full SYN-RECEIVED set drops new SYNs
+    OnOverflow,  ///< cookies only while the SYN-RECEIVED set is full (Linux's tcp_syncookies=1)
+    Always,      ///< every SYN-ACK carries a cookie; no SYN-RECEIVED state is kept
+};
+
+enum class AcceptOverflow : std::uint8_t {
+    Drop,   ///< drop the handshake's final ACK so the client retransmits it (Linux default)
+    Reset,  ///< answer it with RST (Linux's tcp_abort_on_overflow=1)
+};
+
+struct Config {
+    /// Our MSS option: interface MTU minus 40 (IPv4 + TCP headers).
+    std::uint16_t mss = 1460;
+    /// Assumed peer MSS when its SYN has no MSS option (RFC 9293 §3.7.1).
+    std::uint16_t default_peer_mss = 536;
+    bool window_scaling = true;  ///< RFC 7323 §2
+    bool timestamps = true;      ///< RFC 7323 §3
+    bool sack = true;            ///< RFC 2018: offer/accept SACK-permitted
+    std::uint32_t send_buffer = 256 * 1024;  ///< bytes of send buffer per connection
+    std::uint32_t recv_buffer = 256 * 1024;  ///< bytes of receive buffer per connection (sets our window scale)
+
+    Duration msl = Duration::seconds(30);            ///< TIME-WAIT lasts 2 * msl
+    Duration rto_initial = Duration::seconds(1);     ///< RFC 6298 §2.1
+    Duration rto_min = Duration::millis(200);
+    Duration rto_max = Duration::seconds(60);
+    std::uint8_t syn_retries = 6;                    ///< SYN retransmissions before ETIMEDOUT
+    std::uint8_t synack_retries = 5;                 ///< SYN-ACK retransmissions before silent removal
+    std::uint8_t data_retries = 15;                  ///< data/FIN retransmissions before ETIMEDOUT
+
+    /// RFC 5961 RST/SYN/ACK hardening; false restores RFC 793 (any in-window RST resets).
+    bool rfc5961 = true;
+    std::uint16_t challenge_acks_per_conn_per_sec = 10;
+    std::uint32_t challenge_acks_per_engine_per_sec = 1000;
+
+    SynCookieMode syn_cookies = SynCookieMode::OnOverflow;
+    AcceptOverflow accept_overflow = AcceptOverflow::Drop;
+};
+
+}  // namespace ustcp::tcp

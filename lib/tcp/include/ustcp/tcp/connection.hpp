@@ -1,0 +1,214 @@
+// One TCP connection's control block and its RFC 9293 state machine, with no I/O
+// and no clock.
+//
+//   Context ctx{cfg, outbox, counters, budget, isn, cookies};
+//   Connection c(tuple, send_storage, recv_storage);
+//   (void)c.connect(ctx, now);                 // SYN goes to ctx.out
+//   c.on_segment(ctx, now, repr, payload);     // for every segment of this 4-tuple
+//   if (now >= c.next_deadline()) c.on_deadline(ctx, now);
+//   for (auto& s : outbox.segments()) transmit(s);
+//   for (auto& e : outbox.events()) notify(e);  // Closed => the TCB may be freed
+//
+// Segment processing follows RFC 9293 §3.10.7 step by step (the code quotes each
+// step), hardened by RFC 5961 and with RFC 7323 timestamps and window scaling.
+// Data transfer here is the part-1 subset: in-order data, immediate ACKs and a
+// single retransmission timer; part 2 brings reassembly, delayed ACK, RTT
+// estimation and congestion control.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+#include "ustcp/base/addr.hpp"
+#include "ustcp/base/result.hpp"
+#include "ustcp/base/seqnum.hpp"
+#include "ustcp/base/time.hpp"
+#include "ustcp/tcp/byte_ring.hpp"
+#include "ustcp/tcp/context.hpp"
+#include "ustcp/tcp/state.hpp"
+#include "ustcp/wire/tcp.hpp"
+
+namespace ustcp::tcp {
+
+class Listener;
+
+/// RFC 9293 §3.10.7.1: the reply to a segment for which no connection exists
+/// (CLOSED): <SEQ=SEG.ACK><CTL=RST> if it has ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+/// Never a RST in answer to a RST (nullopt). Ports are swapped for the reply.
+std::optional<wire::TcpRepr> reset_for(const wire::TcpRepr& seg, std::size_t payload_len) noexcept;
+
+/// The window-scale shift that lets a 16-bit window describe `buffer` bytes (RFC 7323 §2.3, at most 14).
+std::uint8_t window_shift_for(std::size_t buffer) noexcept;
+
+/// Per-connection random offset of our timestamp clock (RFC 7323 §5.4), stable for a 4-tuple.
+std::uint32_t ts_offset_for(const Context& ctx, const FourTuple& t) noexcept;
+
+/// Our TSval at `now`: a 1 ms clock plus the connection's offset.
+inline std::uint32_t ts_clock(Instant now, std::uint32_t offset) noexcept {
+    return static_cast<std::uint32_t>(now.nanos() / 1'000'000) + offset;
+}
+
+inline constexpr Instant kNever = Instant::from_nanos(std::numeric_limits<std::int64_t>::max());
+
+class Connection {
+public:
+    /// `tuple` names the connection from our side. The storage spans back the send
+    /// and receive buffers and must outlive the connection.
+    Connection(const FourTuple& tuple, wire::MutBytes send_storage, wire::MutBytes recv_storage) noexcept;
+
+    // ---- User calls (RFC 9293 §3.10.1 - §3.10.6) ----
+
+    /// Active OPEN: CLOSED -> SYN-SENT, sends SYN. Errors: InvalidState if not CLOSED.
+    Result<void, Error> connect(Context& ctx, Instant now) noexcept;
+    /// SEND: queues what fits in the send buffer and transmits what the window allows.
+    /// Returns bytes queued. Errors: NotConnected (CLOSED/LISTEN), BrokenPipe (our side shut
+    /// down), WouldBlock (buffer full), ConnectionReset/Refused/TimedOut (connection failed).
+    Result<std::size_t, Error> send(Context& ctx, Instant now, wire::Bytes data) noexcept;
+    /// RECEIVE: copies in-order data out. Returns 0 at end of stream (peer closed).
+    /// Errors: WouldBlock (nothing yet), NotConnected, or the connection's failure.
+    Result<std::size_t, Error> receive(Context& ctx, Instant now, wire::MutBytes out) noexcept;
+    /// Half-close: FIN after queued data; we keep receiving (FIN-WAIT-1/2, or LAST-ACK from
+    /// CLOSE-WAIT). Errors: NotConnected, Closing (already shut down).
+    Result<void, Error> shutdown_write(Context& ctx, Instant now) noexcept;
+    /// CLOSE: as shutdown_write, but the application reads no more: unread or later data
+    /// resets the connection (RFC 9293 §3.10.4, RFC 2525 §2.17). In SYN-SENT the TCB is deleted.
+    Result<void, Error> close(Context& ctx, Instant now) noexcept;
+    /// ABORT: RST in synchronized states, queued data discarded, CLOSED at once.
+    void abort(Context& ctx, Instant now) noexcept;
+
+    // ---- Arrivals ----
+
+    /// SEGMENT ARRIVES for this 4-tuple. `seg` is the parsed header with options.
+    void on_segment(Context& ctx, Instant now, const wire::TcpRepr& seg, wire::Bytes payload) noexcept;
+    /// Timers due at or before `now`: retransmission, TIME-WAIT.
+    void on_deadline(Context& ctx, Instant now) noexcept;
+    /// When on_deadline next has work; kNever if none.
+    [[nodiscard]] Instant next_deadline() const noexcept;
+
+    // ---- Passive open, driven by Listener ----
+
+    /// LISTEN got `syn`: enter SYN-RECEIVED and send SYN-ACK.
+    /// `iss` overrides the RFC 6528 ISN (a new incarnation replacing a TIME-WAIT TCB).
+    void accept_syn(Context& ctx, Instant now, const wire::TcpRepr& syn, Listener* listener,
+                    std::optional<SeqNum> iss = std::nullopt) noexcept;
+    /// A valid SYN-cookie ACK: create the connection directly in ESTABLISHED.
+    void accept_cookie(Context& ctx, Instant now, const wire::TcpRepr& ack, wire::Bytes payload,
+                       const SynCookieOptions& opts, Listener* listener) noexcept;
+    /// In TIME-WAIT, whether `syn` starts a new incarnation of this 4-tuple (RFC 9293
+    /// §3.10.7.4 note, RFC 6191): its timestamp, or else its sequence number, is newer.
+    [[nodiscard]] bool time_wait_accepts_syn(const wire::TcpRepr& syn) const noexcept;
+    /// ISS a new incarnation should use so its sequence space lies beyond this one's.
+    [[nodiscard]] SeqNum next_incarnation_iss() const noexcept { return snd_nxt_ + 65535 + 2; }
+
+    // ---- Status ----
+    [[nodiscard]] State state() const noexcept { return state_; }
+    [[nodiscard]] const FourTuple& tuple() const noexcept { return tuple_; }
+    [[nodiscard]] SeqNum iss() const noexcept { return iss_; }
+    [[nodiscard]] SeqNum irs() const noexcept { return irs_; }
+    [[nodiscard]] SeqNum snd_una() const noexcept { return snd_una_; }
+    [[nodiscard]] SeqNum snd_nxt() const noexcept { return snd_nxt_; }
+    [[nodiscard]] std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
+    [[nodiscard]] SeqNum rcv_nxt() const noexcept { return rcv_nxt_; }
+    [[nodiscard]] std::uint32_t rcv_wnd() const noexcept;
+    [[nodiscard]] std::uint16_t snd_mss() const noexcept { return snd_mss_; }
+    [[nodiscard]] bool timestamps_on() const noexcept { return ts_ok_; }
+    [[nodiscard]] bool sack_permitted() const noexcept { return sack_ok_; }
+    [[nodiscard]] std::uint8_t snd_wscale() const noexcept { return snd_wscale_; }
+    [[nodiscard]] std::uint8_t rcv_wscale() const noexcept { return rcv_wscale_; }
+    [[nodiscard]] std::size_t bytes_readable() const noexcept { return recv_.size(); }
+    [[nodiscard]] std::size_t send_queued() const noexcept { return send_.size(); }
+    [[nodiscard]] bool peer_closed() const noexcept { return fin_received_; }
+    /// The failure that ended the connection, if it failed.
+    [[nodiscard]] const std::optional<Error>& failure() const noexcept { return failure_; }
+    [[nodiscard]] Listener* listener() const noexcept { return listener_; }
+
+    /// Intrusive link for a listener's accept queue.
+    Connection* accept_next = nullptr;
+
+private:
+    friend class Listener;
+
+    // Steps of §3.10.7.4 for synchronized states and SYN-RECEIVED; each returns
+    // false when processing of the segment ends there.
+    /// What is left of an arriving segment after trimming it to the window.
+    struct Arrival {
+        SeqNum seq;           // sequence number of payload[0]
+        wire::Bytes payload;
+        bool fin;
+        bool syn;             // cleared when the SYN is a duplicate trimmed off the front
+    };
+    bool check_sequence(Context& ctx, Instant now, const wire::TcpRepr& seg, Arrival& a) noexcept;
+    void check_rst(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
+    void check_syn(Context& ctx, Instant now) noexcept;
+    bool process_ack(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
+    bool process_text(Context& ctx, Arrival& a) noexcept;
+    void process_fin(Context& ctx, Instant now) noexcept;
+    [[nodiscard]] std::size_t unacked_data() const noexcept;
+    [[nodiscard]] bool fin_acked() const noexcept { return fin_sent_ && snd_una_ == snd_nxt_; }
+    void on_segment_syn_sent(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
+
+    void negotiate_options(const Config& cfg, const wire::TcpOptions& peer) noexcept;
+    void update_timestamp(const wire::TcpRepr& seg) noexcept;
+    void update_send_window(const wire::TcpRepr& seg) noexcept;
+
+    // Output.
+    void output(Context& ctx, Instant now) noexcept;
+    void send_syn(Context& ctx, Instant now, bool with_ack) noexcept;
+    void send_ack(Context& ctx, Instant now) noexcept;
+    void send_challenge_ack(Context& ctx, Instant now) noexcept;
+    void send_rst(Context& ctx, SeqNum seq) noexcept;
+    void emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq, std::size_t data_off, std::size_t len) noexcept;
+    [[nodiscard]] std::uint16_t advertised_window() const noexcept;
+    [[nodiscard]] std::uint32_t ts_now(Instant now) const noexcept;
+
+    // Transitions.
+    void enter_established(Context& ctx, Instant now) noexcept;
+    void enter_time_wait(Context& ctx, Instant now) noexcept;
+    void fail(Context& ctx, Error e) noexcept;
+    void enter_closed(Context& ctx) noexcept;
+    void arm_rtx(Instant now) noexcept;
+
+    FourTuple tuple_;
+    State state_ = State::Closed;
+    bool passive_ = false;          // opened by a listener
+    bool fin_queued_ = false;       // user shut down the write side
+    bool fin_sent_ = false;
+    bool fin_received_ = false;
+    bool app_closed_ = false;       // close(): no more reads
+    bool ack_now_ = false;          // an ACK is owed at the end of this call
+    bool ts_ok_ = false;
+    bool sack_ok_ = false;
+    bool ws_ok_ = false;
+    bool cookie_ = false;           // created from a SYN cookie: never in the SYN-RECEIVED set
+    std::uint8_t snd_wscale_ = 0;   // applied to the peer's SEG.WND
+    std::uint8_t rcv_wscale_ = 0;   // applied to our advertised window
+    std::uint8_t rtx_count_ = 0;
+    std::uint16_t snd_mss_ = 536;
+    std::optional<Error> failure_;
+
+    // Send sequence variables (RFC 9293 §3.3.1).
+    SeqNum iss_, snd_una_, snd_nxt_, snd_wl1_, snd_wl2_;
+    std::uint32_t snd_wnd_ = 0;
+    std::uint32_t max_snd_wnd_ = 0;
+    // Receive sequence variables.
+    SeqNum irs_, rcv_nxt_;
+    SeqNum rcv_adv_;                // RCV.NXT + the window last advertised: never moves left
+    SeqNum last_ack_sent_;          // RFC 7323 Last.ACK.sent
+    // Timestamps (RFC 7323 §4.3).
+    std::uint32_t ts_recent_ = 0;
+    std::uint32_t ts_offset_ = 0;
+
+    // Timers as values.
+    Duration rto_;
+    Instant rtx_deadline_ = kNever;
+    Instant time_wait_deadline_ = kNever;
+    Instant challenge_window_;
+    std::uint16_t challenge_used_ = 0;
+
+    Listener* listener_ = nullptr;
+    ByteRing send_;   // from SND.UNA onwards: unacknowledged, then unsent
+    ByteRing recv_;   // in-order data not yet read
+};
+
+}  // namespace ustcp::tcp

@@ -1,0 +1,57 @@
+// Per-engine state every lib/tcp call needs: configuration, the outbox, counters,
+// the engine-wide challenge-ACK budget (RFC 5961 §7) and the ISN/cookie secrets.
+// One Context per lcore; nothing in it is shared between lcores.
+#pragma once
+
+#include <cstdint>
+
+#include "ustcp/base/time.hpp"
+#include "ustcp/tcp/config.hpp"
+#include "ustcp/tcp/isn.hpp"
+#include "ustcp/tcp/output.hpp"
+#include "ustcp/tcp/syncookie.hpp"
+
+namespace ustcp::tcp {
+
+/// Why segments were dropped or answered specially; the engine exports these.
+struct Counters {
+    std::uint64_t segs_in = 0;
+    std::uint64_t segs_out = 0;
+    std::uint64_t rst_sent = 0;
+    std::uint64_t drop_bad_options = 0;   ///< malformed option list
+    std::uint64_t drop_unacceptable = 0;  ///< failed the RFC 9293 sequence test (ACK sent)
+    std::uint64_t drop_paws = 0;          ///< RFC 7323 PAWS (ACK sent)
+    std::uint64_t drop_no_timestamp = 0;  ///< timestamps negotiated, segment had none
+    std::uint64_t drop_no_ack = 0;        ///< ACK bit off in a synchronized state
+    std::uint64_t drop_bad_ack = 0;       ///< ACK outside [SND.UNA - MAX.SND.WND, SND.NXT]
+    std::uint64_t drop_out_of_order = 0;  ///< data beyond RCV.NXT (reassembly arrives in part 2)
+    std::uint64_t drop_listen = 0;        ///< segment to a listener that is neither SYN nor ACK
+    std::uint64_t challenge_acks = 0;
+    std::uint64_t challenge_acks_suppressed = 0;
+    std::uint64_t rst_ignored = 0;        ///< RST outside the window, or with the wrong ACK in SYN-SENT
+    std::uint64_t syn_backlog_drops = 0;  ///< SYN-RECEIVED set full and cookies off
+    std::uint64_t syn_cookies_sent = 0;
+    std::uint64_t syn_cookies_ok = 0;
+    std::uint64_t syn_cookies_bad = 0;
+    std::uint64_t accept_overflows = 0;
+    std::uint64_t retransmits = 0;
+    std::uint64_t timeouts = 0;
+    std::uint64_t time_wait_reused = 0;   ///< TIME-WAIT ended early by a new incarnation's SYN
+};
+
+/// The engine-wide challenge-ACK allowance per one-second window.
+struct ChallengeAckBudget {
+    Instant window_start;
+    std::uint32_t used = 0;
+};
+
+struct Context {
+    const Config& cfg;
+    Outbox& out;
+    Counters& counters;
+    ChallengeAckBudget& challenge;
+    const IsnGenerator& isn;
+    const SynCookies& cookies;
+};
+
+}  // namespace ustcp::tcp

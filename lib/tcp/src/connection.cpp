@@ -1,0 +1,903 @@
+// RFC 9293 connection state machine. Comments in quotes paraphrase the step of
+// §3.10.7 ("SEGMENT ARRIVES") or §3.10.1-6 (user calls) that the code implements.
+#include "ustcp/tcp/connection.hpp"
+
+#include <algorithm>
+
+#include "ustcp/tcp/listener.hpp"
+
+namespace ustcp::tcp {
+
+using wire::Bytes;
+using wire::MutBytes;
+using wire::TcpRepr;
+namespace fl = wire::tcp_flags;
+
+namespace {
+
+constexpr std::uint32_t kTsOptionLen = 12;  // NOP, NOP, kind, len, TSval, TSecr
+
+std::uint32_t seg_len(const TcpRepr& seg, std::size_t payload_len) noexcept {
+    return static_cast<std::uint32_t>(payload_len) + ((seg.flags & fl::SYN) ? 1 : 0) + ((seg.flags & fl::FIN) ? 1 : 0);
+}
+
+}  // namespace
+
+std::optional<TcpRepr> reset_for(const TcpRepr& seg, std::size_t payload_len) noexcept {
+    // "If the incoming segment has the RST bit set, it is discarded."
+    if (seg.flags & fl::RST) return std::nullopt;
+    TcpRepr r;
+    r.src_port = seg.dst_port;
+    r.dst_port = seg.src_port;
+    if (seg.flags & fl::ACK) {
+        // "If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>"
+        r.seq = seg.ack;
+        r.flags = fl::RST;
+    } else {
+        // "If the ACK bit is off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>"
+        r.seq = SeqNum(0);
+        r.ack = seg.seq + seg_len(seg, payload_len);
+        r.flags = fl::RST | fl::ACK;
+    }
+    return r;
+}
+
+std::uint8_t window_shift_for(std::size_t buffer) noexcept {
+    std::uint8_t shift = 0;
+    while (shift < 14 && (buffer >> shift) > 0xffff) ++shift;
+    return shift;
+}
+
+std::uint32_t ts_offset_for(const Context& ctx, const FourTuple& t) noexcept {
+    // The ISN function at time zero on the reversed tuple: keyed, per 4-tuple, and
+    // unrelated to the ISN itself.
+    return ctx.isn.isn(t.reversed(), Instant{}).value();
+}
+
+Connection::Connection(const FourTuple& tuple, MutBytes send_storage, MutBytes recv_storage) noexcept
+    : tuple_(tuple), send_(send_storage), recv_(recv_storage) {}
+
+std::uint32_t Connection::rcv_wnd() const noexcept {
+    // Free buffer space, but never less than what we already advertised.
+    const auto free = static_cast<std::uint32_t>(recv_.free());
+    const std::int32_t promised = rcv_adv_ - rcv_nxt_;
+    return std::max<std::uint32_t>(free, promised > 0 ? static_cast<std::uint32_t>(promised) : 0);
+}
+
+std::uint32_t Connection::ts_now(Instant now) const noexcept { return ts_clock(now, ts_offset_); }
+
+std::size_t Connection::unacked_data() const noexcept {
+    std::uint32_t n = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
+    if (snd_una_ == iss_ && n > 0) --n;  // our SYN
+    if (fin_sent_ && n > 0) --n;         // our FIN (always the last sequence number sent)
+    return n;
+}
+
+// ---------------------------------------------------------------------------
+// User calls
+// ---------------------------------------------------------------------------
+
+Result<void, Error> Connection::connect(Context& ctx, Instant now) noexcept {
+    if (state_ != State::Closed || failure_) return Err(Error::InvalidState);
+    // "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to ISS+1,
+    // enter SYN-SENT state, and return."
+    iss_ = ctx.isn.isn(tuple_, now);
+    snd_una_ = iss_;
+    snd_nxt_ = iss_ + 1;
+    ts_offset_ = ts_offset_for(ctx, tuple_);
+    rcv_wscale_ = ctx.cfg.window_scaling ? window_shift_for(recv_.capacity()) : 0;
+    ws_ok_ = ctx.cfg.window_scaling;
+    rto_ = ctx.cfg.rto_initial;
+    state_ = State::SynSent;
+    send_syn(ctx, now, false);
+    arm_rtx(now);
+    return {};
+}
+
+Result<std::size_t, Error> Connection::send(Context& ctx, Instant now, Bytes data) noexcept {
+    if (failure_) return Err(*failure_);
+    switch (state_) {
+        case State::Closed:
+        case State::Listen:
+            return Err(Error::NotConnected);
+        case State::FinWait1:
+        case State::FinWait2:
+        case State::Closing:
+        case State::LastAck:
+        case State::TimeWait:
+            // "Return 'error: connection closing' and do not service request."
+            return Err(Error::BrokenPipe);
+        default:
+            break;
+    }
+    if (fin_queued_) return Err(Error::BrokenPipe);
+    if (data.empty()) return std::size_t{0};
+    // SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after entering ESTABLISHED state."
+    const std::size_t n = send_.push(data);
+    if (n == 0) return Err(Error::WouldBlock);
+    output(ctx, now);
+    return n;
+}
+
+Result<std::size_t, Error> Connection::receive(Context& ctx, Instant now, MutBytes out) noexcept {
+    if (!recv_.empty()) {
+        const std::uint16_t before = advertised_window();
+        const std::size_t n = recv_.pop(out);
+        // Window update when reading opened the window by two segments or half the buffer.
+        const std::uint32_t opened = (static_cast<std::uint32_t>(advertised_window()) - before) << rcv_wscale_;
+        if (is_synchronized(state_) && state_ != State::TimeWait &&
+            (opened >= 2u * snd_mss_ || opened >= recv_.capacity() / 2)) {
+            send_ack(ctx, now);
+        }
+        return n;
+    }
+    if (fin_received_) return std::size_t{0};
+    if (failure_) return Err(*failure_);
+    if (state_ == State::Closed || state_ == State::Listen) return Err(Error::NotConnected);
+    return Err(Error::WouldBlock);
+}
+
+Result<void, Error> Connection::shutdown_write(Context& ctx, Instant now) noexcept {
+    if (failure_) return Err(*failure_);
+    switch (state_) {
+        case State::Closed:
+        case State::Listen:
+            return Err(Error::NotConnected);
+        case State::SynSent:
+        case State::SynReceived:
+            // "Queue for processing after entering ESTABLISHED state" (FIN follows queued data).
+            if (fin_queued_) return Err(Error::Closing);
+            fin_queued_ = true;
+            return {};
+        case State::Established:
+            // "Queue this until all preceding SENDs have been segmentized, then form a FIN segment
+            // and send it. In any case, enter FIN-WAIT-1 state."
+            fin_queued_ = true;
+            state_ = State::FinWait1;
+            output(ctx, now);
+            return {};
+        case State::CloseWait:
+            // "Queue this request until all preceding SENDs have been segmentized; then send a FIN
+            // segment, enter LAST-ACK state."
+            fin_queued_ = true;
+            state_ = State::LastAck;
+            output(ctx, now);
+            return {};
+        default:
+            // FIN-WAIT-1/2, CLOSING, LAST-ACK, TIME-WAIT: "error: connection closing".
+            return Err(Error::Closing);
+    }
+}
+
+Result<void, Error> Connection::close(Context& ctx, Instant now) noexcept {
+    if (state_ == State::Closed) return failure_ ? Result<void, Error>(Err(*failure_)) : Err(Error::NotConnected);
+    if (state_ == State::SynSent) {
+        // "Delete the TCB and return 'error: closing' responses to any queued SENDs."
+        enter_closed(ctx);
+        return {};
+    }
+    app_closed_ = true;
+    if (!recv_.empty()) {
+        // Closing with unread data loses it: tell the peer with a reset (RFC 2525 §2.17).
+        abort(ctx, now);
+        return {};
+    }
+    if (fin_queued_) return {};  // already shut down for writing; now also for reading
+    return shutdown_write(ctx, now);
+}
+
+void Connection::abort(Context& ctx, Instant /*now*/) noexcept {
+    switch (state_) {
+        case State::SynReceived:
+        case State::Established:
+        case State::FinWait1:
+        case State::FinWait2:
+        case State::CloseWait:
+            // "Send a reset segment: <SEQ=SND.NXT><CTL=RST>"; queued data is flushed.
+            send_rst(ctx, snd_nxt_);
+            break;
+        default:
+            // CLOSED, SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: "delete the TCB".
+            break;
+    }
+    send_.clear();
+    recv_.clear();
+    if (state_ != State::Closed) enter_closed(ctx);
+}
+
+// ---------------------------------------------------------------------------
+// Passive open
+// ---------------------------------------------------------------------------
+
+void Connection::accept_syn(Context& ctx, Instant now, const TcpRepr& syn, Listener* listener,
+                            std::optional<SeqNum> iss) noexcept {
+    // LISTEN, "fourth, check the SYN bit": "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ...
+    // ISS should be selected and a SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+    // SND.NXT is set to ISS+1 and SND.UNA to ISS. The connection state should be changed to SYN-RECEIVED."
+    passive_ = true;
+    listener_ = listener;
+    irs_ = syn.seq;
+    rcv_nxt_ = syn.seq + 1;
+    rcv_adv_ = rcv_nxt_;
+    negotiate_options(ctx.cfg, syn.options);
+    iss_ = iss.value_or(ctx.isn.isn(tuple_, now));
+    snd_una_ = iss_;
+    snd_nxt_ = iss_ + 1;
+    ts_offset_ = ts_offset_for(ctx, tuple_);
+    snd_wnd_ = syn.window;  // RFC 7323 §2.2: the window in a SYN is never scaled
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = syn.seq;
+    snd_wl2_ = iss_;
+    rto_ = ctx.cfg.rto_initial;
+    state_ = State::SynReceived;
+    send_syn(ctx, now, true);
+    arm_rtx(now);
+}
+
+void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, Bytes payload,
+                               const SynCookieOptions& opts, Listener* listener) noexcept {
+    // The handshake's state was carried by the cookie: rebuild the TCB as SYN-RECEIVED
+    // would have left it, then let the ACK move it to ESTABLISHED.
+    passive_ = true;
+    listener_ = listener;
+    iss_ = ack.ack - 1;
+    irs_ = ack.seq - 1;
+    snd_una_ = iss_;
+    snd_nxt_ = ack.ack;
+    rcv_nxt_ = ack.seq;
+    rcv_adv_ = rcv_nxt_;
+    ts_offset_ = ts_offset_for(ctx, tuple_);
+    ts_ok_ = opts.timestamps && ctx.cfg.timestamps;
+    sack_ok_ = opts.sack_permitted && ctx.cfg.sack;
+    ws_ok_ = opts.wscale.has_value() && ctx.cfg.window_scaling;
+    snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*opts.wscale, 14) : 0;
+    rcv_wscale_ = ws_ok_ ? window_shift_for(recv_.capacity()) : 0;
+    snd_mss_ = static_cast<std::uint16_t>(std::min(opts.mss, ctx.cfg.mss) - (ts_ok_ ? kTsOptionLen : 0));
+    if (ts_ok_ && ack.options.timestamps) ts_recent_ = ack.options.timestamps->val;
+    last_ack_sent_ = rcv_nxt_;
+    rto_ = ctx.cfg.rto_initial;
+    state_ = State::SynReceived;
+    cookie_ = true;
+    on_segment(ctx, now, ack, payload);
+}
+
+bool Connection::time_wait_accepts_syn(const TcpRepr& syn) const noexcept {
+    if (state_ != State::TimeWait) return false;
+    // RFC 6191: with timestamps, a SYN whose TSval is newer than TS.Recent is a new incarnation;
+    // without them, one whose sequence number lies beyond RCV.NXT (RFC 1122 4.2.2.13).
+    if (ts_ok_ && syn.options.timestamps) return SeqNum(syn.options.timestamps->val) > SeqNum(ts_recent_);
+    return syn.seq > rcv_nxt_;
+}
+
+void Connection::negotiate_options(const Config& cfg, const wire::TcpOptions& peer) noexcept {
+    // RFC 7323 §2.2: window scaling only when both SYNs carry the option; shifts above 14 are
+    // used as 14 (§2.3).
+    ws_ok_ = cfg.window_scaling && peer.wscale.has_value();
+    snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*peer.wscale, 14) : 0;
+    rcv_wscale_ = ws_ok_ ? window_shift_for(recv_.capacity()) : 0;
+    sack_ok_ = cfg.sack && peer.sack_permitted;
+    // RFC 7323 §3.2: timestamps only if the peer's SYN had them.
+    ts_ok_ = cfg.timestamps && peer.timestamps.has_value();
+    if (ts_ok_) ts_recent_ = peer.timestamps->val;
+    // RFC 9293 §3.7.1 / RFC 6691: the peer's MSS (536 if absent) bounds the segment; the
+    // effective send MSS leaves room for the options on every segment (timestamps).
+    const std::uint16_t peer_mss = peer.mss.value_or(cfg.default_peer_mss);
+    const std::uint16_t mss = std::min(peer_mss, cfg.mss);
+    snd_mss_ = static_cast<std::uint16_t>(std::max<int>(mss - (ts_ok_ ? kTsOptionLen : 0), 64));
+}
+
+// ---------------------------------------------------------------------------
+// SEGMENT ARRIVES
+// ---------------------------------------------------------------------------
+
+void Connection::on_segment(Context& ctx, Instant now, const TcpRepr& seg, Bytes payload) noexcept {
+    ++ctx.counters.segs_in;
+    switch (state_) {
+        case State::Closed:
+            // §3.10.7.1: "all data in the incoming segment is discarded ... a reset is sent".
+            if (auto r = reset_for(seg, payload.size())) {
+                ctx.out.push(OutSegment{tuple_, *r, {}, {}});
+                ++ctx.counters.rst_sent;
+            }
+            return;
+        case State::Listen:
+            return;  // listeners are Listener objects, never a Connection
+        case State::SynSent:
+            on_segment_syn_sent(ctx, now, seg);
+            break;
+        default: {
+            Arrival a{seg.seq, payload, (seg.flags & fl::FIN) != 0, (seg.flags & fl::SYN) != 0};
+            // "first, check sequence number"
+            if (!check_sequence(ctx, now, seg, a)) break;
+            // "second, check the RST bit"
+            if (seg.flags & fl::RST) {
+                check_rst(ctx, now, seg);
+                break;
+            }
+            // "third, check security": no IP security compartments are used.
+            // "fourth, check the SYN bit"
+            if (a.syn) {
+                check_syn(ctx, now);
+                break;
+            }
+            // "fifth, check the ACK field": "if the ACK bit is off, drop the segment and return"
+            if (!(seg.flags & fl::ACK)) {
+                ++ctx.counters.drop_no_ack;
+                break;
+            }
+            if (!process_ack(ctx, now, seg)) break;
+            // "sixth, check the URG bit": urgent data is delivered inline (RFC 6093); nothing to do.
+            // "seventh, process the segment text"
+            if (!process_text(ctx, a)) break;
+            // "eighth, check the FIN bit"
+            if (a.fin) process_fin(ctx, now);
+            break;
+        }
+    }
+    if (state_ == State::Closed) return;
+    output(ctx, now);
+    if (ack_now_) send_ack(ctx, now);
+}
+
+void Connection::on_segment_syn_sent(Context& ctx, Instant now, const TcpRepr& seg) noexcept {
+    const bool has_ack = (seg.flags & fl::ACK) != 0;
+    // "first, check the ACK bit": "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the
+    // RST bit is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
+    if (has_ack && (seg.ack <= iss_ || seg.ack > snd_nxt_)) {
+        if (!(seg.flags & fl::RST)) send_rst(ctx, seg.ack);
+        else ++ctx.counters.rst_ignored;
+        return;
+    }
+    const bool ack_ok = has_ack && snd_una_ < seg.ack && seg.ack <= snd_nxt_;
+    // "second, check the RST bit": "If the ACK was acceptable, then signal to the user 'error:
+    // connection reset', drop the segment, enter CLOSED state ... Otherwise (no ACK), drop the
+    // segment and return." (RFC 5961 §3.2 keeps this rule for SYN-SENT.)
+    if (seg.flags & fl::RST) {
+        if (ack_ok) fail(ctx, Error::ConnectionRefused);
+        else ++ctx.counters.rst_ignored;
+        return;
+    }
+    // "third, check the security": nothing.
+    // "fourth, check the SYN bit"
+    if (!(seg.flags & fl::SYN)) return;  // "fifth, if neither SYN nor RST is set, drop the segment"
+    // "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ. SND.UNA should be advanced to equal SEG.ACK."
+    irs_ = seg.seq;
+    rcv_nxt_ = seg.seq + 1;
+    rcv_adv_ = rcv_nxt_;
+    negotiate_options(ctx.cfg, seg.options);
+    if (ack_ok) snd_una_ = seg.ack;
+    snd_wnd_ = seg.window;  // never scaled in a SYN (RFC 7323 §2.2)
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = seg.seq;
+    snd_wl2_ = seg.ack;
+    if (snd_una_ > iss_) {
+        // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
+        // form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
+        enter_established(ctx, now);
+        ack_now_ = true;
+    } else {
+        // "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
+        // and send it." (simultaneous open)
+        state_ = State::SynReceived;
+        send_syn(ctx, now, true);
+        arm_rtx(now);
+    }
+}
+
+bool Connection::check_sequence(Context& ctx, Instant now, const TcpRepr& seg, Arrival& a) noexcept {
+    const bool rst = (seg.flags & fl::RST) != 0;
+    if (ts_ok_ && !rst) {
+        // RFC 7323 §3.2: "If a non-RST segment is received without a TSopt, a TCP SHOULD silently
+        // drop the segment."
+        if (!seg.options.timestamps) {
+            ++ctx.counters.drop_no_timestamp;
+            return false;
+        }
+        // RFC 7323 §5.3 R1 (PAWS): "If SEG.TSval < TS.Recent, the segment is not acceptable":
+        // "send an acknowledgment in reply as specified in RFC 793 page 69 and drop the segment".
+        if (SeqNum(seg.options.timestamps->val) < SeqNum(ts_recent_)) {
+            ++ctx.counters.drop_paws;
+            ack_now_ = true;
+            return false;
+        }
+    }
+    if (state_ == State::SynReceived && !passive_ && (seg.flags & fl::SYN) && (seg.flags & fl::ACK) &&
+        seg.seq == irs_) {
+        // Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN,ACK repeats the SYN we
+        // already hold. Trim that SYN off and let its ACK complete the handshake.
+        a.syn = false;
+        a.seq = rcv_nxt_;
+        a.payload = {};
+        a.fin = false;
+        return true;
+    }
+    // RFC 9293 §3.10.7.4 "first": the four cases of the acceptability test.
+    const std::uint32_t len = seg_len(seg, a.payload.size());
+    const std::uint32_t wnd = rcv_wnd();
+    bool ok;
+    if (len == 0) {
+        ok = wnd == 0 ? seg.seq == rcv_nxt_ : seg.seq.in_window(rcv_nxt_, wnd);
+    } else {
+        ok = wnd != 0 && (seg.seq.in_window(rcv_nxt_, wnd) || (seg.seq + (len - 1)).in_window(rcv_nxt_, wnd));
+    }
+    if (!ok) {
+        // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
+        // (unless the RST bit is set, if so drop the segment and return)".
+        ++ctx.counters.drop_unacceptable;
+        if (rst) return false;
+        if (state_ == State::SynReceived && (seg.flags & fl::SYN) && seg.seq == irs_) {
+            send_syn(ctx, now, true);  // the peer lost our SYN-ACK: repeat it, not a bare ACK
+            return false;
+        }
+        if (state_ == State::TimeWait && (seg.flags & fl::FIN)) {
+            // "The only thing that can arrive in this state is a retransmission of the remote FIN.
+            // Acknowledge it, and restart the 2 MSL timeout."
+            enter_time_wait(ctx, now);
+        }
+        ack_now_ = true;
+        return false;
+    }
+    // Trim to the window: "segments with higher beginning sequence numbers ... special allowance
+    // should be made to accept valid ACKs, URGs, and RSTs" and text outside the window is cut.
+    if (seg.seq < rcv_nxt_) {
+        std::uint32_t skip = static_cast<std::uint32_t>(rcv_nxt_ - seg.seq);
+        if (seg.flags & fl::SYN) --skip;  // the SYN occupied the first number
+        const std::size_t drop = std::min<std::size_t>(skip, a.payload.size());
+        a.payload = a.payload.subspan(drop);
+        a.seq = rcv_nxt_;
+    } else {
+        a.seq = seg.seq + ((seg.flags & fl::SYN) ? 1 : 0);
+    }
+    const std::int32_t room = (rcv_nxt_ + wnd) - a.seq;
+    if (room < 0) {
+        a.payload = {};
+        a.fin = false;
+    } else if (a.payload.size() > static_cast<std::uint32_t>(room)) {
+        a.payload = a.payload.first(static_cast<std::uint32_t>(room));
+        a.fin = false;  // the FIN lies beyond what we keep
+    }
+    // RFC 7323 §4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent then SEG.TSval
+    // is copied to TS.Recent".
+    if (ts_ok_ && seg.options.timestamps && SeqNum(seg.options.timestamps->val) >= SeqNum(ts_recent_) &&
+        seg.seq <= last_ack_sent_) {
+        ts_recent_ = seg.options.timestamps->val;
+    }
+    return true;
+}
+
+void Connection::check_rst(Context& ctx, Instant now, const TcpRepr& seg) noexcept {
+    // RFC 5961 §3.2: "If the RST bit is set and the sequence number exactly matches the next
+    // expected sequence number (RCV.NXT), then TCP MUST reset the connection"; otherwise (in the
+    // window) "TCP MUST send an ACK (challenge ACK)". RFC 793 mode resets on any in-window RST.
+    if (ctx.cfg.rfc5961 && seg.seq != rcv_nxt_) {
+        send_challenge_ack(ctx, now);
+        return;
+    }
+    switch (state_) {
+        case State::SynReceived:
+            if (passive_) {
+                // "If this connection was initiated with a passive OPEN, then return this connection
+                // to the LISTEN state and return": the listener keeps listening; this TCB goes.
+                enter_closed(ctx);
+            } else {
+                // "If initiated with an active OPEN, then this connection was refused."
+                fail(ctx, Error::ConnectionRefused);
+            }
+            return;
+        case State::Established:
+        case State::FinWait1:
+        case State::FinWait2:
+        case State::CloseWait:
+            // "Any outstanding RECEIVEs and SEND should receive 'reset' responses ... enter CLOSED".
+            fail(ctx, Error::ConnectionReset);
+            return;
+        default:
+            // CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state, delete the TCB, and return".
+            enter_closed(ctx);
+            return;
+    }
+}
+
+void Connection::check_syn(Context& ctx, Instant now) noexcept {
+    if (state_ == State::SynReceived && passive_) {
+        // "If the connection was initiated with a passive OPEN, then return this connection to the
+        // LISTEN state and return." (a retransmitted SYN was handled by the sequence check)
+        enter_closed(ctx);
+        return;
+    }
+    if (ctx.cfg.rfc5961) {
+        // RFC 5961 §4.2: "If the SYN bit is set, irrespective of the sequence number, TCP MUST send
+        // an ACK (also referred to as challenge ACK) to the remote peer".
+        send_challenge_ack(ctx, now);
+        return;
+    }
+    // RFC 793: an in-window SYN is an error: send a reset, flush queues, enter CLOSED.
+    send_rst(ctx, snd_nxt_);
+    fail(ctx, Error::ConnectionReset);
+}
+
+bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noexcept {
+    if (state_ == State::SynReceived) {
+        // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue processing"
+        if (!(snd_una_ < seg.ack && seg.ack <= snd_nxt_)) {
+            // "If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>"
+            send_rst(ctx, seg.ack);
+            return false;
+        }
+        if (passive_ && listener_ != nullptr && !listener_->admit(ctx, this, !cookie_)) {
+            ++ctx.counters.accept_overflows;
+            if (ctx.cfg.accept_overflow == AcceptOverflow::Reset) {
+                send_rst(ctx, seg.ack);
+                enter_closed(ctx);
+            } else if (cookie_) {
+                enter_closed(ctx);  // nothing was kept for it: the client will retry
+            }
+            return false;  // AcceptOverflow::Drop: stay in SYN-RECEIVED, our SYN-ACK timer retries
+        }
+        // "set the variables: SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK"
+        snd_wnd_ = static_cast<std::uint32_t>(seg.window) << snd_wscale_;
+        max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+        snd_wl1_ = seg.seq;
+        snd_wl2_ = seg.ack;
+        enter_established(ctx, now);
+    }
+
+    // RFC 5961 §5.2: "the ACK value is considered acceptable only if it is in the range of
+    // ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming segments whose ACK value doesn't
+    // satisfy the above condition MUST be discarded and an ACK sent back."
+    if (ctx.cfg.rfc5961 && !(snd_una_ - max_snd_wnd_ <= seg.ack && seg.ack <= snd_nxt_)) {
+        ++ctx.counters.drop_bad_ack;
+        send_challenge_ack(ctx, now);
+        return false;
+    }
+    // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK, drop the
+    // segment, and return."
+    if (seg.ack > snd_nxt_) {
+        ++ctx.counters.drop_bad_ack;
+        ack_now_ = true;
+        return false;
+    }
+
+    if (state_ == State::LastAck) {
+        // "The only thing that can arrive in this state is an acknowledgment of our FIN. If our FIN
+        // is now acknowledged, delete the TCB, enter the CLOSED state, and return."
+        if (seg.ack > snd_una_) snd_una_ = seg.ack;
+        if (fin_acked()) {
+            enter_closed(ctx);
+            return false;
+        }
+        return true;
+    }
+    if (state_ == State::TimeWait) return true;  // FIN retransmissions are handled by the FIN step
+
+    // ESTABLISHED processing, shared by FIN-WAIT-1/2, CLOSE-WAIT and CLOSING.
+    // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
+    // retransmission queue that are thereby entirely acknowledged are removed."
+    if (snd_una_ < seg.ack) {
+        std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
+        if (snd_una_ == iss_) --acked;  // our SYN
+        const std::size_t data = std::min<std::size_t>(acked, send_.size());
+        send_.consume(data);
+        snd_una_ = seg.ack;
+        rtx_count_ = 0;
+        rto_ = ctx.cfg.rto_initial;
+        if (snd_una_ == snd_nxt_) {
+            rtx_deadline_ = kNever;
+        } else {
+            arm_rtx(now);
+        }
+        if (data > 0 && !fin_queued_) ctx.out.event(EventKind::Writable, this);
+    }
+    // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If (SND.WL1 < SEG.SEQ or
+    // (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, and
+    // SND.WL2 <- SEG.ACK." (SEG.ACK < SND.UNA, a duplicate, "can be ignored".)
+    if (snd_una_ <= seg.ack && (snd_wl1_ < seg.seq || (snd_wl1_ == seg.seq && snd_wl2_ <= seg.ack))) {
+        snd_wnd_ = static_cast<std::uint32_t>(seg.window) << snd_wscale_;
+        max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+        snd_wl1_ = seg.seq;
+        snd_wl2_ = seg.ack;
+    }
+
+    if (state_ == State::FinWait1 && fin_acked()) {
+        // "In addition to the processing for the ESTABLISHED state, if the FIN segment is now
+        // acknowledged, then enter FIN-WAIT-2 and continue processing in that state."
+        state_ = State::FinWait2;
+    } else if (state_ == State::Closing && fin_acked()) {
+        // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise, ignore".
+        enter_time_wait(ctx, now);
+    }
+    return true;
+}
+
+bool Connection::process_text(Context& ctx, Arrival& a) noexcept {
+    if (a.payload.empty()) return true;
+    switch (state_) {
+        case State::Established:
+        case State::FinWait1:
+        case State::FinWait2:
+            break;
+        default:
+            // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur since a FIN has been
+            // received from the remote side. Ignore the segment text."
+            a.fin = false;
+            return true;
+    }
+    if (app_closed_) {
+        // Data for an application that closed: it can never be read, so reset (RFC 2525 §2.17).
+        send_rst(ctx, snd_nxt_);
+        send_.clear();
+        recv_.clear();
+        enter_closed(ctx);
+        return false;
+    }
+    if (a.seq != rcv_nxt_) {
+        // Beyond RCV.NXT: a hole before it. Part 1 keeps no out-of-order queue; an immediate
+        // (duplicate) ACK tells the sender where the hole starts.
+        ++ctx.counters.drop_out_of_order;
+        a.fin = false;
+        ack_now_ = true;
+        return true;
+    }
+    // "Once the TCP endpoint takes responsibility for the data, it advances RCV.NXT over the data
+    // accepted ... Send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."
+    const std::size_t n = recv_.push(a.payload);
+    rcv_nxt_ += static_cast<std::uint32_t>(n);
+    if (n < a.payload.size()) a.fin = false;
+    if (n > 0) ctx.out.event(EventKind::Readable, this);
+    ack_now_ = true;
+    return true;
+}
+
+void Connection::process_fin(Context& ctx, Instant now) noexcept {
+    // "If the FIN bit is set, signal the user 'connection closing' and return any pending RECEIVEs
+    // with same message, advance RCV.NXT over the FIN, and send an acknowledgment for the FIN."
+    if (!fin_received_) {
+        fin_received_ = true;
+        rcv_nxt_ += 1;
+        ctx.out.event(EventKind::PeerClosed, this);
+    }
+    ack_now_ = true;
+    switch (state_) {
+        case State::SynReceived:
+        case State::Established:
+            state_ = State::CloseWait;  // "Enter the CLOSE-WAIT state."
+            break;
+        case State::FinWait1:
+            // "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT, start the
+            // time-wait timer, turn off the other timers; otherwise, enter the CLOSING state."
+            if (fin_acked()) enter_time_wait(ctx, now);
+            else state_ = State::Closing;
+            break;
+        case State::FinWait2:
+            enter_time_wait(ctx, now);  // "Enter the TIME-WAIT state. Start the time-wait timer."
+            break;
+        case State::TimeWait:
+            enter_time_wait(ctx, now);  // "Restart the 2 MSL time-wait timeout."
+            break;
+        default:
+            break;  // CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state."
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Timers
+// ---------------------------------------------------------------------------
+
+Instant Connection::next_deadline() const noexcept { return std::min(rtx_deadline_, time_wait_deadline_); }
+
+void Connection::on_deadline(Context& ctx, Instant now) noexcept {
+    if (now >= time_wait_deadline_) {
+        // "If the time-wait timeout expires on a connection, delete the TCB, enter CLOSED."
+        enter_closed(ctx);
+        return;
+    }
+    if (now < rtx_deadline_) return;
+    const std::uint8_t limit = state_ == State::SynSent       ? ctx.cfg.syn_retries
+                               : state_ == State::SynReceived ? ctx.cfg.synack_retries
+                                                              : ctx.cfg.data_retries;
+    if (rtx_count_ >= limit) {
+        ++ctx.counters.timeouts;
+        if (state_ == State::SynReceived && passive_) {
+            enter_closed(ctx);  // an embryonic connection that never completed: removed silently
+        } else {
+            fail(ctx, Error::TimedOut);
+        }
+        return;
+    }
+    ++rtx_count_;
+    ++ctx.counters.retransmits;
+    rto_ = std::min(rto_ * 2, ctx.cfg.rto_max);  // RFC 6298 §5.5: back off the timer
+    switch (state_) {
+        case State::SynSent:
+            send_syn(ctx, now, false);
+            break;
+        case State::SynReceived:
+            send_syn(ctx, now, true);
+            break;
+        default: {
+            // RFC 6298 §5.4: "Retransmit the earliest segment that has not been acknowledged".
+            const std::size_t data = unacked_data();
+            const std::size_t len = std::min<std::size_t>(data, snd_mss_);
+            std::uint8_t flags = fl::ACK;
+            if (len == data && fin_sent_) flags |= fl::FIN;
+            if (len > 0) flags |= fl::PSH;
+            if (len > 0 || (flags & fl::FIN)) emit(ctx, now, flags, snd_una_, 0, len);
+            break;
+        }
+    }
+    arm_rtx(now);
+}
+
+void Connection::arm_rtx(Instant now) noexcept { rtx_deadline_ = now + std::max(rto_, Duration::millis(1)); }
+
+// ---------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------
+
+void Connection::output(Context& ctx, Instant now) noexcept {
+    switch (state_) {
+        case State::Established:
+        case State::CloseWait:
+        case State::FinWait1:
+        case State::LastAck:
+            break;
+        default:
+            return;
+    }
+    if (fin_sent_) return;
+    // New data from SND.NXT while the peer's window allows (Nagle and SWS avoidance: part 2).
+    const SeqNum wnd_end = snd_una_ + snd_wnd_;
+    for (;;) {
+        const std::size_t sent = unacked_data();
+        const std::size_t unsent = send_.size() - sent;
+        if (unsent == 0) break;
+        const std::int32_t usable = wnd_end - snd_nxt_;
+        if (usable <= 0) break;
+        const std::size_t len = std::min<std::size_t>({unsent, snd_mss_, static_cast<std::size_t>(usable)});
+        std::uint8_t flags = fl::ACK;
+        if (len == unsent) flags |= fl::PSH;
+        // FIN rides on the last data segment when the user has closed (the seed traces' "F." with data).
+        if (fin_queued_ && len == unsent) flags |= fl::FIN;
+        emit(ctx, now, flags, snd_nxt_, sent, len);
+        snd_nxt_ += static_cast<std::uint32_t>(len);
+        if (flags & fl::FIN) {
+            snd_nxt_ += 1;
+            fin_sent_ = true;
+        }
+        if (rtx_deadline_ == kNever) arm_rtx(now);
+        if (fin_sent_) return;
+    }
+    if (fin_queued_ && send_.size() == unacked_data()) {
+        // All data is out: "form a FIN segment and send it".
+        emit(ctx, now, fl::FIN | fl::ACK, snd_nxt_, 0, 0);
+        snd_nxt_ += 1;
+        fin_sent_ = true;
+        if (rtx_deadline_ == kNever) arm_rtx(now);
+    }
+}
+
+void Connection::send_syn(Context& ctx, Instant now, bool with_ack) noexcept {
+    emit(ctx, now, static_cast<std::uint8_t>(fl::SYN | (with_ack ? fl::ACK : 0)), iss_, 0, 0);
+}
+
+void Connection::send_ack(Context& ctx, Instant now) noexcept { emit(ctx, now, fl::ACK, snd_nxt_, 0, 0); }
+
+void Connection::send_challenge_ack(Context& ctx, Instant now) noexcept {
+    // RFC 5961 §7: limit challenge ACKs per connection and per engine, per second.
+    if (now - challenge_window_ >= Duration::seconds(1)) {
+        challenge_window_ = now;
+        challenge_used_ = 0;
+    }
+    if (now - ctx.challenge.window_start >= Duration::seconds(1)) {
+        ctx.challenge.window_start = now;
+        ctx.challenge.used = 0;
+    }
+    if (challenge_used_ >= ctx.cfg.challenge_acks_per_conn_per_sec ||
+        ctx.challenge.used >= ctx.cfg.challenge_acks_per_engine_per_sec) {
+        ++ctx.counters.challenge_acks_suppressed;
+        return;
+    }
+    ++challenge_used_;
+    ++ctx.challenge.used;
+    ++ctx.counters.challenge_acks;
+    send_ack(ctx, now);
+}
+
+void Connection::send_rst(Context& ctx, SeqNum seq) noexcept {
+    TcpRepr r;
+    r.src_port = tuple_.local_port;
+    r.dst_port = tuple_.remote_port;
+    r.seq = seq;
+    r.flags = fl::RST;
+    ctx.out.push(OutSegment{tuple_, r, {}, {}});
+    ++ctx.counters.rst_sent;
+    ++ctx.counters.segs_out;
+}
+
+std::uint16_t Connection::advertised_window() const noexcept {
+    const std::uint32_t wnd = rcv_wnd() >> rcv_wscale_;
+    return static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd, 0xffff));
+}
+
+void Connection::emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq, std::size_t data_off,
+                      std::size_t len) noexcept {
+    OutSegment s;
+    s.tuple = tuple_;
+    TcpRepr& h = s.hdr;
+    h.src_port = tuple_.local_port;
+    h.dst_port = tuple_.remote_port;
+    h.seq = seq;
+    h.flags = flags;
+    const bool syn = (flags & fl::SYN) != 0;
+    if (flags & fl::ACK) h.ack = rcv_nxt_;
+    if (syn) {
+        // RFC 7323 §2.2: "The window field in a segment where the SYN bit is set MUST NOT be scaled."
+        h.window = static_cast<std::uint16_t>(std::min<std::size_t>(recv_.free(), 0xffff));
+        if ((flags & fl::ACK) && rcv_nxt_ + h.window > rcv_adv_) rcv_adv_ = rcv_nxt_ + h.window;
+        h.options.mss = ctx.cfg.mss;
+        // Active open offers what the config enables; SYN-ACK answers only what the peer offered.
+        const bool active = !(flags & fl::ACK);
+        if (active ? ctx.cfg.window_scaling : ws_ok_) h.options.wscale = rcv_wscale_;
+        if (active ? ctx.cfg.sack : sack_ok_) h.options.sack_permitted = true;
+        if (active ? ctx.cfg.timestamps : ts_ok_) {
+            h.options.timestamps = wire::TcpTimestamps{ts_now(now), active ? 0u : ts_recent_};
+        }
+    } else {
+        h.window = advertised_window();
+        const SeqNum edge = rcv_nxt_ + (static_cast<std::uint32_t>(h.window) << rcv_wscale_);
+        if (edge > rcv_adv_) rcv_adv_ = edge;
+        // RFC 7323 §3.2: once negotiated, "the TSopt MUST be sent in every non-<RST> segment".
+        if (ts_ok_) h.options.timestamps = wire::TcpTimestamps{ts_now(now), ts_recent_};
+    }
+    if (len > 0) {
+        auto [a, b] = send_.peek(data_off, len);
+        s.payload = a;
+        s.payload2 = b;
+    }
+    if (flags & fl::ACK) {
+        last_ack_sent_ = rcv_nxt_;
+        ack_now_ = false;
+    }
+    ctx.out.push(s);
+    ++ctx.counters.segs_out;
+}
+
+// ---------------------------------------------------------------------------
+// Transitions
+// ---------------------------------------------------------------------------
+
+void Connection::enter_established(Context& ctx, Instant now) noexcept {
+    state_ = State::Established;
+    rtx_count_ = 0;
+    rto_ = ctx.cfg.rto_initial;
+    rtx_deadline_ = snd_una_ == snd_nxt_ ? kNever : now + rto_;
+    if (!passive_) ctx.out.event(EventKind::Connected, this);
+    // A write shutdown requested during the handshake takes effect now.
+    if (fin_queued_) state_ = State::FinWait1;
+}
+
+void Connection::enter_time_wait(Context& ctx, Instant now) noexcept {
+    state_ = State::TimeWait;
+    rtx_deadline_ = kNever;
+    time_wait_deadline_ = now + ctx.cfg.msl * 2;  // 2 x MSL
+}
+
+void Connection::fail(Context& ctx, Error e) noexcept {
+    failure_ = e;
+    send_.clear();
+    ctx.out.event(EventKind::Error, this, e);
+    enter_closed(ctx);
+}
+
+void Connection::enter_closed(Context& ctx) noexcept {
+    if (listener_ != nullptr) {
+        listener_->forget(this, state_ == State::SynReceived && !cookie_);
+        listener_ = nullptr;
+    }
+    state_ = State::Closed;
+    rtx_deadline_ = kNever;
+    time_wait_deadline_ = kNever;
+    ctx.out.event(EventKind::Closed, this);
+}
+
+}  // namespace ustcp::tcp
