@@ -336,7 +336,7 @@ void Connection::on_segment(Context& ctx, Instant now, const TcpRepr& seg, Bytes
     }
     if (state_ == State::Closed) return;
     output(ctx, now);
-    if (ack_now_) send_ack(ctx, now);
+    if (ack_now_ && !ctx.defer_acks) send_ack(ctx, now);
 }
 
 void Connection::on_segment_syn_sent(Context& ctx, Instant now, const TcpRepr& seg) noexcept {

@@ -81,6 +81,12 @@ public:
 
     /// SEGMENT ARRIVES for this 4-tuple. `seg` is the parsed header with options.
     void on_segment(Context& ctx, Instant now, const wire::TcpRepr& seg, wire::Bytes payload) noexcept;
+    /// Sends the bare ACK on_segment() left pending under Context::defer_acks, unless data or
+    /// a FIN sent since carried it.
+    void flush_ack(Context& ctx, Instant now) noexcept {
+        if (ack_now_ && state_ != State::Closed) send_ack(ctx, now);
+    }
+    [[nodiscard]] bool ack_pending() const noexcept { return ack_now_; }
     /// Timers due at or before `now`: retransmission, TIME-WAIT.
     void on_deadline(Context& ctx, Instant now) noexcept;
     /// When on_deadline next has work; kNever if none.

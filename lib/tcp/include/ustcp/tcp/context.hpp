@@ -52,6 +52,11 @@ struct Context {
     ChallengeAckBudget& challenge;
     const IsnGenerator& isn;
     const SynCookies& cookies;
+    /// When true, on_segment() leaves a bare ACK it owes pending instead of sending it, so
+    /// that data or a FIN the application produces in the same burst carries it. The engine
+    /// then calls Connection::flush_ack() for every connection the burst touched (DESIGN:
+    /// one ACK per connection per burst).
+    bool defer_acks = false;
 };
 
 }  // namespace ustcp::tcp
