@@ -279,4 +279,13 @@ TEST(ParseSegment, ChecksOptionsAndChecksum) {
     ASSERT_FALSE(e2);
     EXPECT_EQ(e2.error().kind, SegmentError::Malformed);
     EXPECT_EQ(e2.error().parse, wire::ParseError::OptionBadLength);
+
+    // The engine counts each failure by reason.
+    Counters c;
+    count_failure(c, e1.error());
+    count_failure(c, e2.error());
+    count_failure(c, parse_segment(src, dst, wire::Bytes(seg).first(12)).error());
+    EXPECT_EQ(c.drop_bad_checksum, 1u);
+    EXPECT_EQ(c.drop_bad_options, 1u);
+    EXPECT_EQ(c.drop_malformed, 1u);
 }

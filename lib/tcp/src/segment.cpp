@@ -1,9 +1,29 @@
 #include "ustcp/tcp/segment.hpp"
 
+#include "ustcp/tcp/context.hpp"
 #include "ustcp/wire/checksum.hpp"
 #include "ustcp/wire/ipv4.hpp"
 
 namespace ustcp::tcp {
+
+void count_failure(Counters& c, const SegmentFailure& f) noexcept {
+    if (f.kind == SegmentError::BadChecksum) {
+        ++c.drop_bad_checksum;
+        return;
+    }
+    switch (f.parse) {
+        case wire::ParseError::OptionTruncated:
+        case wire::ParseError::OptionBadLength:
+        case wire::ParseError::OptionPastEnd:
+        case wire::ParseError::OptionWrongLength:
+        case wire::ParseError::SackBadLength:
+            ++c.drop_bad_options;
+            break;
+        default:
+            ++c.drop_malformed;
+            break;
+    }
+}
 
 Result<ParsedSegment, SegmentFailure> parse_segment(Ipv4Addr src, Ipv4Addr dst, wire::Bytes segment,
                                                     bool verify_checksum) noexcept {

@@ -19,6 +19,8 @@ struct Counters {
     std::uint64_t segs_out = 0;
     std::uint64_t rst_sent = 0;
     std::uint64_t drop_bad_options = 0;   ///< malformed option list
+    std::uint64_t drop_malformed = 0;     ///< TCP header too short or data offset wrong
+    std::uint64_t drop_bad_checksum = 0;  ///< TCP checksum failed
     std::uint64_t drop_unacceptable = 0;  ///< failed the RFC 9293 sequence test (ACK sent)
     std::uint64_t drop_paws = 0;          ///< RFC 7323 PAWS (ACK sent)
     std::uint64_t drop_no_timestamp = 0;  ///< timestamps negotiated, segment had none

@@ -32,6 +32,12 @@ struct SegmentFailure {
 /// Parses `segment` (the IPv4 payload) sent from `src` to `dst`. With `verify_checksum`
 /// false the caller vouches for the checksum (NIC offload). Errors: Malformed with the
 /// ParseError of the header or option list; BadChecksum.
+struct Counters;
+
+/// Counts a parse failure in the engine's counters: option-list errors in drop_bad_options,
+/// other header errors in drop_malformed, checksum failures in drop_bad_checksum.
+void count_failure(Counters& c, const SegmentFailure& f) noexcept;
+
 Result<ParsedSegment, SegmentFailure> parse_segment(Ipv4Addr src, Ipv4Addr dst, wire::Bytes segment,
                                                     bool verify_checksum = true) noexcept;
 
