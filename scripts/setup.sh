@@ -14,7 +14,7 @@ packages=(
   libfmt-dev libtomlplusplus-dev libcli11-dev libpcap-dev
   # real peers and capture tools for the interop tier
   tcpdump tshark wireshark-common netcat-openbsd iputils-ping curl iperf iperf3 wrk apache2-utils
-  python3 python3-scapy iproute2 iptables procps kmod
+  python3 python3-scapy iproute2 iptables procps kmod ethtool
   # benchmark plots
   gnuplot-nox
 )

@@ -52,16 +52,35 @@ TCPDUMP_PID=""
 BG_PIDS=()        # nc listeners and relays, killed on exit
 NAMESPACES=()
 
+# stop_tcpdump: SIGINT (tcpdump flushes and closes the file), then reap it.
+# A background process starts with SIGINT ignored until tcpdump installs its
+# handler, so if we are interrupted very early the signal can be lost: resend
+# it while polling, and fall back to SIGKILL after ~5 s. Returns tcpdump's status.
+stop_tcpdump() {
+    local pid=$TCPDUMP_PID tries=0 rc=0
+    [[ -n $pid ]] || return 0
+    TCPDUMP_PID=""
+    kill -INT "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+        if (( ++tries > 50 )); then
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        (( tries % 10 )) || kill -INT "$pid" 2>/dev/null || true
+        sleep 0.1
+    done
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
 cleanup() {
     local rc=$?
     set +e
-    # Background helpers first, then tcpdump (SIGINT so it flushes), then netns.
+    # Background helpers first, then tcpdump, then the namespaces.
     for pid in "${BG_PIDS[@]}"; do
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
-    if [[ -n $TCPDUMP_PID ]]; then
-        kill -INT "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
-    fi
+    stop_tcpdump 2>/dev/null
     for ns in "${NAMESPACES[@]}"; do
         ip netns del "$ns" 2>/dev/null
     done
@@ -177,10 +196,11 @@ listening() {
     [[ -n $(ip netns exec "$1" ss -ltnH "sport = :$2") ]]
 }
 # send NS NBYTES ADDR PORT: push NBYTES zeros from NS, close cleanly, then
-# wait for the listener (last background pid) to exit.
+# wait for the listener (last background pid) to exit. -w bounds a stalled
+# connection (e.g. broken VLAN path) so the script fails instead of hanging.
 send() {
     local ns=$1 nbytes=$2 addr=$3 port=$4
-    head -c "$nbytes" /dev/zero | ip netns exec "$ns" nc -N -n "$addr" "$port"
+    head -c "$nbytes" /dev/zero | ip netns exec "$ns" nc -N -n -w 10 "$addr" "$port"
     wait "${BG_PIDS[-1]}"
     unset 'BG_PIDS[-1]'
 }
@@ -227,9 +247,7 @@ in_a ping -c 1 -s 333 -W 2 "$IP_B" >/dev/null
 wait_for 100 capture_has "ICMP echo reply.*length 341" || die "capture did not record the sentinel packet"
 
 # ---- stop capture, publish results ------------------------------------------------
-kill -INT "$TCPDUMP_PID"
-wait "$TCPDUMP_PID" || die "tcpdump exited with an error: $(cat "$WORK/tcpdump.err")"
-TCPDUMP_PID=""
+stop_tcpdump || die "tcpdump exited with an error: $(cat "$WORK/tcpdump.err")"
 # Report tcpdump's statistics (e.g. "0 packets dropped by kernel").
 sed -n 's/^/make_captures: tcpdump: /; /dropped/p' "$WORK/tcpdump.err" >&2
 
