@@ -466,3 +466,47 @@ TEST(ConnectionLayout, ControlBlockFitsIn512Bytes) {
     static_assert(sizeof(Connection) <= 512, "TCB excluding buffers must stay within 512 bytes");
     SUCCEED() << sizeof(Connection);
 }
+
+TEST_F(Pair, CloseInSynReceivedSendsFinAndCompletesTheHandshakeLater) {
+    // Simultaneous open; A closes while still in SYN-RECEIVED (RFC 9293 §3.10.4: nothing queued,
+    // so FIN now and FIN-WAIT-1). The peer's SYN,ACK then completes A's handshake in FIN-WAIT-1.
+    Connection& ca = a.connect(link.now, 5000, kB, 6000);
+    Connection& cb = b.connect(link.now, 6000, kA, 5000);
+    auto sa = a.drain();
+    auto sb = b.drain();
+    b.deliver(sa[0], link.now);
+    a.deliver(sb[0], link.now);
+    ASSERT_EQ(ca.state(), State::SynReceived);
+    ASSERT_TRUE(ca.close(a.ctx, link.now));
+    EXPECT_EQ(ca.state(), State::FinWait1);
+    link.pump();
+    EXPECT_EQ(cb.state(), State::CloseWait);
+    EXPECT_EQ(ca.state(), State::FinWait2);
+    EXPECT_TRUE(has_event(b, EventKind::PeerClosed));
+    ASSERT_TRUE(cb.close(b.ctx, link.now));
+    link.pump();
+    EXPECT_EQ(cb.state(), State::Closed);
+    EXPECT_EQ(ca.state(), State::TimeWait);
+}
+
+TEST_F(Pair, FinFromSynReceivedIsRetransmittedWithTheSynAck) {
+    // The same close, with everything from A lost for a while: the RTO repeats SYN,ACK and FIN.
+    Connection& ca = a.connect(link.now, 5000, kB, 6000);
+    Connection& cb = b.connect(link.now, 6000, kA, 5000);
+    auto sa = a.drain();
+    auto sb = b.drain();
+    b.deliver(sa[0], link.now);
+    a.deliver(sb[0], link.now);
+    ASSERT_TRUE(ca.close(a.ctx, link.now));
+    link.drop = [](const Wire&, bool from_a) { return from_a; };
+    link.pump();
+    link.drop = nullptr;
+    const std::size_t mark = link.trace.size();
+    ASSERT_TRUE(link.run_timers());
+    ASSERT_GE(link.trace.size(), mark + 2);
+    EXPECT_EQ(link.trace[mark].w.flags(), "S.");
+    EXPECT_EQ(link.trace[mark + 1].w.flags(), "F.");
+    link.settle(link.now + Duration::seconds(10));
+    EXPECT_EQ(cb.state(), State::CloseWait);
+    EXPECT_EQ(ca.state(), State::FinWait2);
+}

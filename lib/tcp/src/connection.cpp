@@ -17,6 +17,10 @@ namespace {
 
 constexpr std::uint32_t kTsOptionLen = 12;  // NOP, NOP, kind, len, TSval, TSecr
 
+/// The outbox has no room for another segment: output() leaves new data and the FIN queued
+/// rather than have the outbox drop what it just sent (which only an RTO would repair).
+bool outbox_full(const Context& ctx) noexcept { return ctx.out.segments().size() >= Outbox::kMaxSegments; }
+
 std::uint32_t seg_len(const TcpRepr& seg, std::size_t payload_len) noexcept {
     return static_cast<std::uint32_t>(payload_len) + ((seg.flags & fl::SYN) ? 1 : 0) + ((seg.flags & fl::FIN) ? 1 : 0);
 }
@@ -78,7 +82,12 @@ std::size_t Connection::unacked_data() const noexcept {
 // ---------------------------------------------------------------------------
 
 Result<void, Error> Connection::connect(Context& ctx, Instant now) noexcept {
-    if (state_ != State::Closed || failure_) return Err(Error::InvalidState);
+    // A TCB that reached CLOSED was deleted (RFC 9293 §3.10.7.4 "enter the CLOSED state, delete
+    // the TCB"); its flags (FIN sent/received, app closed, listener) describe the old connection,
+    // so OPEN on it must not reuse it: "OPEN Call, CLOSED STATE (i.e., TCB does not exist) ...
+    // Create a new transmission control block" is the caller's job.
+    if (state_ != State::Closed || opened_) return Err(Error::InvalidState);
+    opened_ = true;
     // "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to ISS+1,
     // enter SYN-SENT state, and return."
     iss_ = ctx.isn.isn(tuple_, now);
@@ -144,10 +153,23 @@ Result<void, Error> Connection::shutdown_write(Context& ctx, Instant now) noexce
         case State::Listen:
             return Err(Error::NotConnected);
         case State::SynSent:
-        case State::SynReceived:
             // "Queue for processing after entering ESTABLISHED state" (FIN follows queued data).
             if (fin_queued_) return Err(Error::Closing);
             fin_queued_ = true;
+            return {};
+        case State::SynReceived:
+            if (fin_queued_) return Err(Error::Closing);
+            fin_queued_ = true;
+            if (send_.empty()) {
+                // "If no SENDs have been issued and there is no pending data to send, then form a
+                // FIN segment and send it, and enter FIN-WAIT-1 state; otherwise, queue for
+                // processing after entering ESTABLISHED state." Our SYN may still be unacknowledged:
+                // the handshake then completes in FIN-WAIT-1 (see handshake_done()).
+                state_ = State::FinWait1;
+                emit(ctx, now, fl::FIN | fl::ACK, snd_nxt_, 0, 0);
+                snd_nxt_ += 1;
+                fin_sent_ = true;
+            }
             return {};
         case State::Established:
             // "Queue this until all preceding SENDs have been segmentized, then form a FIN segment
@@ -215,6 +237,7 @@ void Connection::accept_syn(Context& ctx, Instant now, const TcpRepr& syn, Liste
     // ISS should be selected and a SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
     // SND.NXT is set to ISS+1 and SND.UNA to ISS. The connection state should be changed to SYN-RECEIVED."
     passive_ = true;
+    opened_ = true;
     listener_ = listener;
     irs_ = syn.seq;
     rcv_nxt_ = syn.seq + 1;
@@ -239,6 +262,7 @@ void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, By
     // The handshake's state was carried by the cookie: rebuild the TCB as SYN-RECEIVED
     // would have left it, then let the ACK move it to ESTABLISHED.
     passive_ = true;
+    opened_ = true;
     listener_ = listener;
     iss_ = ack.ack - 1;
     irs_ = ack.seq - 1;
@@ -425,7 +449,7 @@ bool Connection::check_sequence(Context& ctx, Instant now, const TcpRepr& seg, A
         // (unless the RST bit is set, if so drop the segment and return)".
         ++ctx.counters.drop_unacceptable;
         if (rst) return false;
-        if (state_ == State::SynReceived && (seg.flags & fl::SYN) && seg.seq == irs_) {
+        if (!handshake_done() && (seg.flags & fl::SYN) && seg.seq == irs_) {
             send_syn(ctx, now, true);  // the peer lost our SYN-ACK: repeat it, not a bare ACK
             return false;
         }
@@ -517,7 +541,8 @@ void Connection::check_syn(Context& ctx, Instant now) noexcept {
 }
 
 bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noexcept {
-    if (state_ == State::SynReceived) {
+    if (!handshake_done()) {
+        // SYN-RECEIVED (or FIN-WAIT-1 entered from it by CLOSE before our SYN was acknowledged):
         // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue processing"
         if (!(snd_una_ < seg.ack && seg.ack <= snd_nxt_)) {
             // "If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>"
@@ -558,19 +583,12 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noex
         return false;
     }
 
-    if (state_ == State::LastAck) {
-        // "The only thing that can arrive in this state is an acknowledgment of our FIN. If our FIN
-        // is now acknowledged, delete the TCB, enter the CLOSED state, and return."
-        if (seg.ack > snd_una_) snd_una_ = seg.ack;
-        if (fin_acked()) {
-            enter_closed(ctx);
-            return false;
-        }
-        return true;
-    }
     if (state_ == State::TimeWait) return true;  // FIN retransmissions are handled by the FIN step
 
-    // ESTABLISHED processing, shared by FIN-WAIT-1/2, CLOSE-WAIT and CLOSING.
+    // ESTABLISHED processing, shared by FIN-WAIT-1/2, CLOSE-WAIT, CLOSING and LAST-ACK. RFC 9293
+    // enters LAST-ACK only once the FIN is sent, after "all preceding SENDs have been
+    // segmentized"; shutdown_write() enters it at once (as FIN-WAIT-1), so data may still be
+    // unacknowledged or unsent here and its ACKs must free the send buffer and move the window.
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
     // retransmission queue that are thereby entirely acknowledged are removed."
     if (snd_una_ < seg.ack) {
@@ -605,12 +623,29 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noex
     } else if (state_ == State::Closing && fin_acked()) {
         // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise, ignore".
         enter_time_wait(ctx, now);
+    } else if (state_ == State::LastAck && fin_acked()) {
+        // "The only thing that can arrive in this state is an acknowledgment of our FIN. If our FIN
+        // is now acknowledged, delete the TCB, enter the CLOSED state, and return."
+        enter_closed(ctx);
+        return false;
     }
     return true;
 }
 
 bool Connection::process_text(Context& ctx, Arrival& a) noexcept {
-    if (a.payload.empty()) return true;
+    if (a.payload.empty()) {
+        // A bare FIN beyond RCV.NXT is out of order like data there: data before it is still
+        // missing, so it must not be processed yet ("segments with higher beginning sequence
+        // numbers SHOULD be held for later processing"; the FIN step advances RCV.NXT by one
+        // and would skip the hole). Part 1 keeps no queue: drop it, and the duplicate ACK
+        // tells the sender where the hole starts.
+        if (a.fin && a.seq != rcv_nxt_) {
+            ++ctx.counters.drop_out_of_order;
+            a.fin = false;
+            ack_now_ = true;
+        }
+        return true;
+    }
     switch (state_) {
         case State::Established:
         case State::FinWait1:
@@ -692,12 +727,19 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
         return;
     }
     if (now < rtx_deadline_) return;
-    const std::uint8_t limit = state_ == State::SynSent       ? ctx.cfg.syn_retries
-                               : state_ == State::SynReceived ? ctx.cfg.synack_retries
-                                                              : ctx.cfg.data_retries;
+    if (is_synchronized(state_) && snd_una_ == snd_nxt_) {
+        // Nothing is outstanding: output() armed the timer because a full outbox held back
+        // new data before any of it was in flight. Not a loss: send, don't back off.
+        rtx_deadline_ = kNever;
+        output(ctx, now);
+        return;
+    }
+    const std::uint8_t limit = state_ == State::SynSent ? ctx.cfg.syn_retries
+                               : !handshake_done()      ? ctx.cfg.synack_retries
+                                                        : ctx.cfg.data_retries;
     if (rtx_count_ >= limit) {
         ++ctx.counters.timeouts;
-        if (state_ == State::SynReceived && passive_) {
+        if (!handshake_done() && passive_) {
             enter_closed(ctx);  // an embryonic connection that never completed: removed silently
         } else {
             fail(ctx, Error::TimedOut);
@@ -715,6 +757,12 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
             send_syn(ctx, now, true);
             break;
         default: {
+            if (!handshake_done()) {
+                // FIN-WAIT-1 before our SYN was acknowledged: repeat the SYN,ACK, then the FIN.
+                send_syn(ctx, now, true);
+                emit(ctx, now, fl::FIN | fl::ACK, iss_ + 1, 0, 0);
+                break;
+            }
             // RFC 6298 §5.4: "Retransmit the earliest segment that has not been acknowledged".
             const std::size_t data = unacked_data();
             const std::size_t len = std::min<std::size_t>(data, snd_mss_);
@@ -740,6 +788,12 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         case State::CloseWait:
         case State::FinWait1:
         case State::LastAck:
+        // CLOSING too: CLOSE enters FIN-WAIT-1 before the FIN is formed ("queue this until all
+        // preceding SENDs have been segmentized, then form a FIN segment and send it. In any
+        // case, enter FIN-WAIT-1 state"), so the peer's FIN can move us to CLOSING while our
+        // data or FIN still waits for the window (or for the handshake, after a CLOSE queued in
+        // SYN-RECEIVED). The peer waits for that FIN; not sending it would hang both ends.
+        case State::Closing:
             break;
         default:
             return;
@@ -753,6 +807,11 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         if (unsent == 0) break;
         const std::int32_t usable = wnd_end - snd_nxt_;
         if (usable <= 0) break;
+        if (outbox_full(ctx)) {
+            // The ACKs of what is in flight bring us back; with nothing in flight, the timer.
+            if (rtx_deadline_ == kNever) arm_rtx(now);
+            return;
+        }
         const std::size_t len = std::min<std::size_t>({unsent, snd_mss_, static_cast<std::size_t>(usable)});
         std::uint8_t flags = fl::ACK;
         if (len == unsent) flags |= fl::PSH;
@@ -768,6 +827,10 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         if (fin_sent_) return;
     }
     if (fin_queued_ && send_.size() == unacked_data()) {
+        if (outbox_full(ctx)) {
+            if (rtx_deadline_ == kNever) arm_rtx(now);
+            return;
+        }
         // All data is out: "form a FIN segment and send it".
         emit(ctx, now, fl::FIN | fl::ACK, snd_nxt_, 0, 0);
         snd_nxt_ += 1;
@@ -891,7 +954,7 @@ void Connection::fail(Context& ctx, Error e) noexcept {
 
 void Connection::enter_closed(Context& ctx) noexcept {
     if (listener_ != nullptr) {
-        listener_->forget(this, state_ == State::SynReceived && !cookie_);
+        listener_->forget(this, !handshake_done() && !cookie_);
         listener_ = nullptr;
     }
     state_ = State::Closed;

@@ -59,7 +59,8 @@ public:
 
     // ---- User calls (RFC 9293 §3.10.1 - §3.10.6) ----
 
-    /// Active OPEN: CLOSED -> SYN-SENT, sends SYN. Errors: InvalidState if not CLOSED.
+    /// Active OPEN: CLOSED -> SYN-SENT, sends SYN. Errors: InvalidState if not CLOSED, or if
+    /// this TCB was opened before (once CLOSED it is deleted: open a new Connection).
     Result<void, Error> connect(Context& ctx, Instant now) noexcept;
     /// SEND: queues what fits in the send buffer and transmits what the window allows.
     /// Returns bytes queued. Errors: NotConnected (CLOSED/LISTEN), BrokenPipe (our side shut
@@ -152,6 +153,9 @@ private:
     void process_fin(Context& ctx, Instant now) noexcept;
     [[nodiscard]] std::size_t unacked_data() const noexcept;
     [[nodiscard]] bool fin_acked() const noexcept { return fin_sent_ && snd_una_ == snd_nxt_; }
+    /// Our SYN has been acknowledged. False in SYN-SENT/SYN-RECEIVED, and in a FIN-WAIT-1
+    /// entered by CLOSE from SYN-RECEIVED before the handshake's final ACK arrived.
+    [[nodiscard]] bool handshake_done() const noexcept { return opened_ && snd_una_ != iss_; }
     void on_segment_syn_sent(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
 
     void negotiate_options(const Config& cfg, const wire::TcpOptions& peer) noexcept;
@@ -187,6 +191,7 @@ private:
     bool sack_ok_ = false;
     bool ws_ok_ = false;
     bool cookie_ = false;           // created from a SYN cookie: never in the SYN-RECEIVED set
+    bool opened_ = false;           // has left CLOSED once: a closed TCB is deleted and never reopens
     std::uint8_t snd_wscale_ = 0;   // applied to the peer's SEG.WND
     std::uint8_t rcv_wscale_ = 0;   // applied to our advertised window
     std::uint8_t rtx_count_ = 0;

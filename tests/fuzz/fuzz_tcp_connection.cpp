@@ -1,0 +1,895 @@
+// Fuzzes the RFC 9293 state machine of one Connection ("L") against a real peer
+// Connection ("P"), both lib/tcp, on a fake clock. The input picks a configuration
+// and a starting state that is reached by real transitions (SYN-SENT ... TIME-WAIT,
+// actively, passively through a Listener, with SYN cookies, or by simultaneous open),
+// then a sequence of steps: forged segments to L (flags, seq/ack relative to
+// RCV.NXT / SND.UNA / SND.NXT or raw, window, MSS/WS/SACK/timestamp options, payload),
+// delivery, loss, duplication and reordering of what the two sides sent each other,
+// user calls on either side, listener accept(), and clock advances with on_deadline.
+// Either side may run with Context::defer_acks, the engine's one-ACK-per-burst mode, in
+// which the fuzzer calls flush_ack() at the end of each burst of deliveries.
+//
+// After every step, for both connections, check() aborts on any violation of:
+//   - SND.UNA <= SND.NXT, and SND.NXT - SND.UNA <= send_queued() + SYN + FIN;
+//   - RCV.NXT never moves backwards (modulo 2^32), and RCV.NXT + RCV.WND never moves left;
+//   - state changes only along the RFC 9293 edges allowed for that kind of step
+//     (kEdges below, including RFC 5961 / abort / timeout edges to CLOSED); once CLOSED,
+//     always CLOSED; a synchronized connection closed by a segment under RFC 5961 was
+//     closed by a RST with SEG.SEQ = RCV.NXT (or an ACK of our FIN in LAST-ACK, or data
+//     for an application that closed); in SYN-SENT only by a RST with an acceptable ACK;
+//   - send_queued() <= send buffer, bytes_readable() <= receive buffer;
+//   - liveness: unsent data (open peer window) or an unsent FIN with nothing in flight has a timer;
+//   - no Outbox overflow (segments or events) in a single step;
+//   - every emitted segment: ports of the tuple; never SYN+RST or SYN+FIN; MSS, WS and
+//     SACK-permitted only on SYN; WS on a SYN-ACK only when negotiated, and equal to our
+//     shift; TSopt on every non-RST segment iff negotiated (on our SYN iff configured);
+//     payload <= the send MSS; sequence space within [SND.UNA before, SND.NXT after];
+//     ACK field within [RCV.NXT before, RCV.NXT after]; the advertised right edge
+//     (SEG.ACK + SEG.WND << Rcv.Wind.Shift) never moves left by 2^Rcv.Wind.Shift or more;
+//   - no RST in answer to a RST;
+//   - new data within SND.UNA + SND.WND; after on_deadline the next deadline lies in the future;
+//   - events: Closed exactly once and only when CLOSED, at most one Error and one PeerClosed,
+//     none after Closed;
+//   - the byte stream: what receive() returns is exactly what the other side's send()
+//     accepted, in order, and end of stream comes only after all of it (unless forged
+//     data, SYN or FIN reached that side, or its user called close() or abort()).
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "ustcp/tcp/connection.hpp"
+#include "ustcp/tcp/context.hpp"
+#include "ustcp/tcp/listener.hpp"
+
+using namespace ustcp;
+using namespace ustcp::tcp;
+namespace fl = wire::tcp_flags;
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------
+
+/// Reads the input front to back, little-endian; zeros once it runs out.
+class Reader {
+public:
+    Reader(const std::uint8_t* d, std::size_t n) : d_(d), n_(n) {}
+    [[nodiscard]] bool empty() const { return pos_ >= n_; }
+    std::uint8_t u8() { return pos_ < n_ ? d_[pos_++] : 0; }
+    std::uint16_t u16() { return static_cast<std::uint16_t>(u8() | (u8() << 8)); }
+    std::uint32_t u32() { return static_cast<std::uint32_t>(u16()) | (static_cast<std::uint32_t>(u16()) << 16); }
+
+private:
+    const std::uint8_t* d_;
+    std::size_t n_;
+    std::size_t pos_ = 0;
+};
+
+[[noreturn]] void violation(const char* who, const char* what, State from, State to) {
+    std::fprintf(stderr, "INVARIANT VIOLATION (%s): %s [%s -> %s]\n", who, what, to_string(from).data(),
+                 to_string(to).data());
+    std::abort();
+}
+
+// ---------------------------------------------------------------------------
+// The allowed state edges, per kind of step (RFC 9293 §3.3.2 figure 5 and §3.10)
+// ---------------------------------------------------------------------------
+
+enum class Step : std::uint8_t {
+    Connect,   // OPEN (active)
+    Accept,    // accept_syn / accept_cookie (LISTEN -> SYN-RECEIVED, then the ACK's processing)
+    Segment,   // SEGMENT ARRIVES
+    Send,      // SEND
+    Receive,   // RECEIVE
+    Shutdown,  // CLOSE of the write side (shutdown_write)
+    Close,     // CLOSE
+    Abort,     // ABORT
+    Timer,     // on_deadline
+    Flush,     // flush_ack (Context::defer_acks: the engine's end-of-burst ACK)
+    Count,
+};
+
+constexpr std::uint16_t bit(State s) { return static_cast<std::uint16_t>(1u << static_cast<unsigned>(s)); }
+constexpr std::size_t idx(State s) { return static_cast<std::size_t>(s); }
+
+using EdgeTable = std::array<std::uint16_t, kStateCount>;
+
+constexpr EdgeTable segment_edges() {
+    EdgeTable e{};
+    // SYN-SENT: SYN,ACK -> ESTABLISHED; SYN -> SYN-RECEIVED (simultaneous open);
+    // RST with an acceptable ACK -> CLOSED (refused).
+    e[idx(State::SynSent)] = bit(State::Established) | bit(State::SynReceived) | bit(State::Closed);
+    // SYN-RECEIVED: ACK -> ESTABLISHED; RST, or a SYN (passive), or accept-queue overflow with
+    // reset -> CLOSED (passive: "return to LISTEN", i.e. this TCB goes).
+    e[idx(State::SynReceived)] = bit(State::Established) | bit(State::Closed);
+    // ESTABLISHED: FIN -> CLOSE-WAIT; RST (RFC 5961: SEG.SEQ = RCV.NXT), data after close
+    // (RFC 2525 §2.17), RFC 793 in-window SYN -> CLOSED. ESTABLISHED -> FIN-WAIT-1 only for a
+    // CLOSE queued during the handshake (added by check() when one was).
+    e[idx(State::Established)] = bit(State::CloseWait) | bit(State::Closed);
+    // FIN-WAIT-1: ACK of FIN -> FIN-WAIT-2; FIN -> CLOSING; FIN + ACK of FIN -> TIME-WAIT.
+    e[idx(State::FinWait1)] = bit(State::FinWait2) | bit(State::Closing) | bit(State::TimeWait) | bit(State::Closed);
+    e[idx(State::FinWait2)] = bit(State::TimeWait) | bit(State::Closed);
+    e[idx(State::CloseWait)] = bit(State::Closed);
+    e[idx(State::Closing)] = bit(State::TimeWait) | bit(State::Closed);
+    e[idx(State::LastAck)] = bit(State::Closed);  // ACK of FIN, or RST
+    e[idx(State::TimeWait)] = bit(State::Closed);  // RST (RFC 9293 §3.10.7.4 second)
+    return e;
+}
+
+constexpr std::array<EdgeTable, static_cast<std::size_t>(Step::Count)> make_edges() {
+    std::array<EdgeTable, static_cast<std::size_t>(Step::Count)> t{};
+    auto& connect = t[static_cast<std::size_t>(Step::Connect)];
+    connect[idx(State::Closed)] = bit(State::SynSent);  // only before the TCB was ever used
+    auto& accept = t[static_cast<std::size_t>(Step::Accept)];
+    accept = segment_edges();  // the cookie ACK is processed as a segment in SYN-RECEIVED
+    accept[idx(State::Closed)] = bit(State::SynReceived);
+    t[static_cast<std::size_t>(Step::Segment)] = segment_edges();
+    // SEND and RECEIVE never change the state.
+    auto& shut = t[static_cast<std::size_t>(Step::Shutdown)];
+    shut[idx(State::Established)] = bit(State::FinWait1);
+    shut[idx(State::CloseWait)] = bit(State::LastAck);
+    auto& close = t[static_cast<std::size_t>(Step::Close)];
+    close = shut;
+    close[idx(State::SynSent)] = bit(State::Closed);  // "delete the TCB"
+    // Unread data: the close turns into an abort (RFC 2525 §2.17).
+    for (State s : {State::SynReceived, State::Established, State::FinWait1, State::FinWait2, State::CloseWait,
+                    State::Closing, State::LastAck, State::TimeWait}) {
+        close[idx(s)] |= bit(State::Closed);
+    }
+    auto& abort = t[static_cast<std::size_t>(Step::Abort)];
+    for (std::size_t s = 0; s < kStateCount; ++s) abort[s] = bit(State::Closed);
+    auto& timer = t[static_cast<std::size_t>(Step::Timer)];
+    // Retransmissions exhausted (ETIMEDOUT, or silent removal of an embryonic passive TCB) in
+    // every state that has something to retransmit; the 2 MSL timeout in TIME-WAIT. FIN-WAIT-2
+    // has nothing outstanding (and no FIN-WAIT-2 timer in part 1).
+    for (State s : {State::SynSent, State::SynReceived, State::Established, State::FinWait1, State::CloseWait,
+                    State::Closing, State::LastAck, State::TimeWait}) {
+        timer[idx(s)] = bit(State::Closed);
+    }
+    return t;
+}
+
+constexpr auto kEdges = make_edges();
+
+/// States reachable from `from` in one call of kind `k`: paths of up to four edges.
+std::uint16_t reachable(Step k, State from, bool queued_close) {
+    EdgeTable e = kEdges[static_cast<std::size_t>(k)];
+    if (queued_close && (k == Step::Segment || k == Step::Accept)) {
+        e[idx(State::Established)] |= bit(State::FinWait1);
+    }
+    std::uint16_t set = bit(from);
+    for (int hop = 0; hop < 4; ++hop) {
+        std::uint16_t next = set;
+        for (std::size_t s = 0; s < kStateCount; ++s) {
+            if (set & (1u << s)) next |= e[s];
+        }
+        set = next;
+    }
+    return set;
+}
+
+// ---------------------------------------------------------------------------
+// Two sides and the wire between them
+// ---------------------------------------------------------------------------
+
+constexpr std::array<std::size_t, 8> kBufferSizes{65536, 200000, 4096, 1460, 100, 1, 0, 65535};
+constexpr std::array<std::uint16_t, 4> kMssChoices{1460, 536, 88, 8960};
+constexpr std::size_t kMaxBuffer = 200000;
+constexpr std::size_t kMaxQueue = 256;
+constexpr int kMaxSteps = 400;
+
+std::array<std::uint8_t, kMaxBuffer> g_storage[4];
+std::array<std::uint8_t, 1u << 18> g_pattern;  // g_pattern[i] = stream_byte(i): sends and forged payloads
+std::array<std::uint8_t, 1u << 18> g_sink;    // receive() target
+
+/// Byte k of every stream (period 2^16, so a send starting at g_pattern[k mod 2^16] continues it).
+std::uint8_t stream_byte(std::uint64_t k) {
+    std::uint32_t x = static_cast<std::uint32_t>(k & 0xffff) * 0x9E3779B1u;
+    x ^= x >> 15;
+    return static_cast<std::uint8_t>(x >> 24);
+}
+
+SipKey key_of(std::uint64_t seed) {
+    return SipKey::from_words(0x0706050403020100ull ^ seed, 0x0f0e0d0c0b0a0908ull + seed);
+}
+
+struct Pkt {
+    wire::TcpRepr hdr;
+    std::vector<std::uint8_t> payload;
+};
+
+struct Tracker {
+    const char* name;
+    State prev = State::Closed;
+    bool opened = false;          // has left CLOSED at least once
+    bool rcv_known = false;       // RCV.NXT has been set from the peer's SYN
+    bool queued_close = false;    // shutdown/close accepted in SYN-SENT / SYN-RECEIVED
+    bool app_closed = false;      // close() accepted
+    SeqNum rcv_nxt;
+    SeqNum rcv_edge;              // RCV.NXT + RCV.WND
+    bool adv_known = false;
+    SeqNum adv_edge;              // largest SEG.ACK + (SEG.WND << shift) sent
+    int closed_events = 0;
+    int error_events = 0;
+    int peer_closed_events = 0;
+};
+
+struct Side {
+    Side(const Config& c, std::uint64_t seed, const FourTuple& t, wire::MutBytes snd, wire::MutBytes rcv,
+         const char* name)
+        : cfg(c),
+          isn(key_of(seed)),
+          cookies(key_of(seed + 99)),
+          ctx{cfg, out, counters, budget, isn, cookies},
+          conn(t, snd, rcv),
+          send_cap(snd.size()),
+          recv_cap(rcv.size()) {
+        trk.name = name;
+    }
+    Config cfg;
+    Outbox out;
+    Counters counters;
+    ChallengeAckBudget budget;
+    IsnGenerator isn;
+    SynCookies cookies;
+    Context ctx;
+    Connection conn;
+    std::size_t send_cap;
+    std::size_t recv_cap;
+    Tracker trk;
+    std::deque<Pkt> inbox;        // segments the other side sent, not yet delivered here
+    std::uint32_t last_tsval = 0;  // latest TSval this side sent (a forger's TSecr base)
+    std::uint32_t peer_tsval = 0;  // latest TSval delivered here (a forger's TSval base)
+    // The byte streams: stream byte k is always stream_byte(k), so the receiver can check
+    // every byte it reads against what the other side's send() accepted.
+    std::uint64_t sent_total = 0;  // bytes send() accepted here
+    std::uint64_t read_total = 0;  // bytes receive() returned here
+    bool forged = false;           // a forged segment with data, SYN or FIN reached this side
+    bool discarded = false;        // the user called close() or abort(): unread data may be gone
+};
+
+struct Snapshot {
+    State state;
+    SeqNum snd_una, snd_nxt, rcv_nxt;
+    std::uint64_t seg_ovf, ev_ovf;
+};
+
+Snapshot snap(const Side& s) {
+    return {s.conn.state(), s.conn.snd_una(), s.conn.snd_nxt(), s.conn.rcv_nxt(), s.out.segment_overflows(),
+            s.out.event_overflows()};
+}
+
+std::uint32_t seq_len(const wire::TcpRepr& h, std::size_t payload) {
+    return static_cast<std::uint32_t>(payload) + ((h.flags & fl::SYN) ? 1 : 0) + ((h.flags & fl::FIN) ? 1 : 0);
+}
+
+/// Checks every invariant after one step on `s` that started from `b`. `in` is the segment
+/// that arrived in a Segment step (else nullptr).
+void check(Side& s, const Snapshot& b, Step kind, Instant now, const wire::TcpRepr* in, std::size_t in_payload) {
+    const Connection& c = s.conn;
+    Tracker& t = s.trk;
+    const char* who = t.name;
+    const State from = b.state;
+    const State to = c.state();
+    auto fail = [&](const char* what) { violation(who, what, from, to); };
+
+    // --- state edges ---
+    if (from != t.prev) fail("state changed between steps");
+    if (to != from) {
+        if (from == State::Closed && t.opened) fail("left CLOSED after having been closed");
+        if (!(reachable(kind, from, t.queued_close) & bit(to))) fail("state change not along an allowed edge");
+    }
+    if (kind == Step::Segment && to == State::Closed && from != State::Closed && in != nullptr) {
+        const bool rst = (in->flags & fl::RST) != 0;
+        if (from == State::SynSent) {
+            if (!rst || !(in->flags & fl::ACK) || !(b.snd_una < in->ack && in->ack <= b.snd_nxt)) {
+                fail("SYN-SENT closed by something other than a RST with an acceptable ACK");
+            }
+        } else if (s.cfg.rfc5961 && is_synchronized(from)) {
+            const bool ok = (rst && in->seq == b.rcv_nxt) || (!rst && from == State::LastAck) ||
+                            (!rst && t.app_closed && in_payload > 0);
+            if (!ok) fail("RFC 5961: synchronized connection closed by an unacceptable segment");
+        }
+    }
+    // --- events ---
+    for (const Event& e : s.out.events()) {
+        if (e.conn != &c) continue;
+        if (t.closed_events > 0) fail("event after Closed");
+        if (e.kind == EventKind::Closed) ++t.closed_events;
+        if (e.kind == EventKind::Error && ++t.error_events > 1) fail("more than one Error event");
+        if (e.kind == EventKind::PeerClosed && ++t.peer_closed_events > 1) fail("more than one PeerClosed event");
+    }
+    if (t.closed_events > 1) fail("Closed reported twice");
+    if (to != State::Closed && t.closed_events != 0) fail("Closed event but not CLOSED");
+
+    // A TCB that was created (even one closed within this very step) counts as opened.
+    if (to != State::Closed || t.closed_events > 0) t.opened = true;
+    if (to == State::Closed && t.opened && t.closed_events != 1) fail("CLOSED without a Closed event");
+
+    // --- sequence variables ---
+    if (t.opened) {
+        if (c.snd_una() > c.snd_nxt()) fail("SND.UNA > SND.NXT");
+        if (to != State::Closed &&
+            static_cast<std::uint32_t>(c.snd_nxt() - c.snd_una()) > c.send_queued() + 2) {
+            fail("SND.NXT - SND.UNA exceeds queued data + SYN + FIN");
+        }
+    }
+    const bool rcv_was_known = t.rcv_known;
+    if (t.rcv_known) {
+        const std::int32_t moved = c.rcv_nxt() - t.rcv_nxt;
+        if (moved < 0) fail("RCV.NXT moved backwards");
+        if (static_cast<std::uint32_t>(moved) > s.recv_cap + 1) fail("RCV.NXT jumped past the receive buffer");
+        if (to != State::Closed) {
+            const SeqNum edge = c.rcv_nxt() + c.rcv_wnd();
+            if (edge < t.rcv_edge) fail("RCV.NXT + RCV.WND moved left (window shrank)");
+            t.rcv_edge = edge;
+        }
+    } else if (to != State::Closed && to != State::SynSent) {
+        t.rcv_known = true;
+        t.rcv_edge = c.rcv_nxt() + c.rcv_wnd();
+    }
+    t.rcv_nxt = c.rcv_nxt();
+
+    // --- liveness: work left with nothing in flight needs a timer ---
+    // Unsent data with an open peer window, or a FIN not yet sent (FIN-WAIT-1, CLOSING or
+    // LAST-ACK with nothing outstanding, all data acknowledged), and no deadline: nothing would
+    // ever send it. A zero window is excluded: part 1 has no persist timer (RFC 9293 MUST-36
+    // zero-window probing is still to come), so that stall is a known gap, not checked here.
+    if (to == State::Established || to == State::CloseWait || to == State::FinWait1 || to == State::Closing ||
+        to == State::LastAck) {
+        const bool idle = c.snd_una() == c.snd_nxt() && c.next_deadline() == kNever;
+        const bool fin_unsent = to == State::FinWait1 || to == State::Closing || to == State::LastAck;
+        if (idle && (c.send_queued() > 0 ? c.snd_wnd() > 0 : fin_unsent)) {
+            fail("stalled: data or FIN to send, nothing in flight and no timer");
+        }
+    }
+
+    // --- timers: a timer that fired moved on (else the engine would call on_deadline forever) ---
+    if (kind == Step::Timer && to != State::Closed && c.next_deadline() <= now) fail("deadline still due after on_deadline");
+
+    // --- buffers and outbox ---
+    if (c.send_queued() > s.send_cap) fail("send_queued() exceeds the send buffer");
+    if (c.bytes_readable() > s.recv_cap) fail("bytes_readable() exceeds the receive buffer");
+    if (s.out.segment_overflows() != b.seg_ovf) fail("Outbox segment overflow in one step");
+    if (s.out.event_overflows() != b.ev_ovf) fail("Outbox event overflow in one step");
+
+    // --- emitted segments ---
+    for (const OutSegment& o : s.out.segments()) {
+        const wire::TcpRepr& h = o.hdr;
+        const bool syn = (h.flags & fl::SYN) != 0;
+        const bool rst = (h.flags & fl::RST) != 0;
+        const bool ack = (h.flags & fl::ACK) != 0;
+        if (h.src_port != c.tuple().local_port || h.dst_port != c.tuple().remote_port) fail("wrong ports");
+        if (!(o.tuple == c.tuple())) fail("wrong tuple");
+        if (syn && (rst || (h.flags & fl::FIN))) fail("SYN with RST or FIN");
+        if (in != nullptr && (in->flags & fl::RST) && rst) fail("RST sent in answer to a RST");
+        if (!syn && (h.options.wscale || h.options.mss || h.options.sack_permitted)) {
+            fail("WS/MSS/SACK-permitted option on a non-SYN segment");
+        }
+        if (!t.opened) continue;  // the Listener's reply (RST, cookie SYN-ACK) for a TCB not created
+        if (syn && ack) {
+            if (h.options.wscale && (!s.cfg.window_scaling || *h.options.wscale != c.rcv_wscale())) {
+                fail("SYN-ACK window scale not negotiated or not our shift");
+            }
+            if (!h.options.wscale && c.rcv_wscale() != 0) fail("scaling our window without having said so");
+        }
+        if (syn && !ack && h.options.wscale.has_value() != s.cfg.window_scaling) fail("SYN WS option vs config");
+        if (!rst) {
+            const bool want_ts = (syn && !ack) ? s.cfg.timestamps : c.timestamps_on();
+            if (h.options.timestamps.has_value() != want_ts) fail("TSopt presence differs from negotiation");
+            if (h.options.timestamps) s.last_tsval = h.options.timestamps->val;
+        }
+        if (o.payload_len() > c.snd_mss()) fail("payload larger than the send MSS");
+        if (rst || kind == Step::Connect || kind == Step::Accept) continue;
+        // Sequence space: within what was unacknowledged before and sent after this step.
+        if (h.seq < b.snd_una || h.seq + seq_len(h, o.payload_len()) > c.snd_nxt()) {
+            fail("segment outside [SND.UNA, SND.NXT]");
+        }
+        // New data (not a retransmission) stays within the peer's window: SND.UNA + SND.WND.
+        if (o.payload_len() > 0 && h.seq >= b.snd_nxt &&
+            h.seq + static_cast<std::uint32_t>(o.payload_len()) > c.snd_una() + c.snd_wnd()) {
+            fail("new data beyond the peer's window");
+        }
+        if (ack && rcv_was_known) {
+            if (h.ack < b.rcv_nxt || h.ack > c.rcv_nxt()) fail("SEG.ACK outside [RCV.NXT before, RCV.NXT after]");
+            if (!syn) {
+                const SeqNum edge = h.ack + (static_cast<std::uint32_t>(h.window) << c.rcv_wscale());
+                // RFC 7323 §2.4: a scaled window can only name multiples of 2^S, so the edge may
+                // retract by less than that granularity (never by more: RFC 9293 SHLD-14).
+                if (t.adv_known && edge + ((1u << c.rcv_wscale()) - 1) < t.adv_edge) {
+                    fail("advertised right edge moved left by more than the scale granularity");
+                }
+                if (!t.adv_known || edge > t.adv_edge) t.adv_edge = edge;
+                t.adv_known = true;
+            }
+        }
+    }
+
+    t.prev = to;
+}
+
+bool tracing() {
+    static const bool on = std::getenv("USTCP_FUZZ_TRACE") != nullptr;
+    return on;
+}
+
+void trace_seg(const char* dir, const wire::TcpRepr& h, std::size_t len) {
+    std::fprintf(stderr, "    %s flags=%02x seq=%u ack=%u win=%u len=%zu ts=%s%u/%u ws=%d mss=%d\n", dir, h.flags,
+                 h.seq.value(), h.ack.value(), h.window, len, h.options.timestamps ? "" : "-",
+                 h.options.timestamps ? h.options.timestamps->val : 0, h.options.timestamps ? h.options.timestamps->ecr : 0,
+                 h.options.wscale ? *h.options.wscale : -1, h.options.mss ? *h.options.mss : -1);
+}
+
+/// With USTCP_FUZZ_TRACE set, prints every step: its kind, what arrived, the state after and what was sent.
+void trace_step(const Side& s, Step kind, const wire::TcpRepr* in, std::size_t in_payload) {
+    if (!tracing()) return;
+    const Connection& c = s.conn;
+    std::fprintf(stderr, "  %s step %d -> %s una=%u nxt=%u wnd=%u rcv=%u rwnd=%u q=%zu r=%zu dl=%lld\n", s.trk.name,
+                 static_cast<int>(kind), to_string(c.state()).data(), c.snd_una().value(), c.snd_nxt().value(),
+                 c.snd_wnd(), c.rcv_nxt().value(), c.rcv_wnd(), c.send_queued(), c.bytes_readable(),
+                 c.next_deadline() == kNever ? -1LL : static_cast<long long>(c.next_deadline().nanos()));
+    if (in != nullptr) trace_seg("in ", *in, in_payload);
+    for (const OutSegment& o : s.out.segments()) trace_seg("out", o.hdr, o.payload_len());
+}
+
+class World {
+public:
+    World(const Config& lc, const Config& pc, std::size_t l_snd, std::size_t l_rcv, std::size_t p_snd,
+          std::size_t p_rcv, Instant start, bool l_listens, std::uint8_t listener_bits)
+        : L(lc, 1, kTupleL, {g_storage[0].data(), l_snd}, {g_storage[1].data(), l_rcv}, "L"),
+          P(pc, 2, kTupleL.reversed(), {g_storage[2].data(), p_snd}, {g_storage[3].data(), p_rcv}, "P"),
+          now(start),
+          l_listens_(l_listens),
+          listener_(kTupleL.local_addr, kTupleL.local_port, 1u + (listener_bits & 3u),
+                    (listener_bits & 4) ? 0u : 4u) {}
+
+    static constexpr FourTuple kTupleL{Ipv4Addr(198, 18, 0, 1), Ipv4Addr(198, 18, 0, 2), 7, 39804};
+
+    Side L;
+    Side P;
+    Instant now;
+    std::optional<SeqNum> p_iss;  // P's ISS when it opens passively (near 2^32: sequence wrap)
+
+    Side& other(Side& s) { return &s == &L ? P : L; }
+
+    /// Runs one step on side `s`, checks it, and moves what it sent into the other side's inbox.
+    template <class F>
+    void step(Side& s, Step kind, F&& f, const wire::TcpRepr* in = nullptr, std::size_t in_payload = 0) {
+        const Snapshot b = snap(s);
+        f();
+        trace_step(s, kind, in, in_payload);
+        check(s, b, kind, now, in, in_payload);
+        Side& o = other(s);
+        for (const OutSegment& seg : s.out.segments()) {
+            if (o.inbox.size() >= kMaxQueue) o.inbox.pop_front();  // a full queue loses the oldest
+            Pkt p{seg.hdr, {}};
+            p.payload.assign(seg.payload.begin(), seg.payload.end());
+            p.payload.insert(p.payload.end(), seg.payload2.begin(), seg.payload2.end());
+            o.inbox.push_back(std::move(p));
+        }
+        s.out.clear();
+    }
+
+    /// SEGMENT ARRIVES at `s`. A side that never opened is the passive end: for L the
+    /// Listener (SYN -> SYN-RECEIVED or a cookie SYN-ACK; cookie ACK -> ESTABLISHED),
+    /// for P a plain accept_syn of a SYN. Otherwise the connection itself.
+    void deliver(Side& s, const wire::TcpRepr& h, wire::Bytes payload) {
+        if (h.options.timestamps) s.peer_tsval = h.options.timestamps->val;
+        if (!s.trk.opened && s.conn.state() == State::Closed) {
+            if (&s == &L && l_listens_) {
+                Listener::Verdict v{};
+                step(s, Step::Accept, [&] {
+                    v = listener_.on_segment(s.ctx, now, s.conn.tuple(), h, payload.size());
+                    if (v.action == Listener::Action::NewConnection) {
+                        s.conn.accept_syn(s.ctx, now, h, &listener_);
+                    } else if (v.action == Listener::Action::CookieConnection) {
+                        s.conn.accept_cookie(s.ctx, now, h, payload, v.cookie, &listener_);
+                    }
+                }, &h, payload.size());
+                return;
+            }
+            if (&s == &P && (h.flags & (fl::SYN | fl::ACK | fl::RST)) == fl::SYN) {
+                step(s, Step::Accept, [&] { s.conn.accept_syn(s.ctx, now, h, nullptr, p_iss); }, &h, payload.size());
+                return;
+            }
+        }
+        step(s, Step::Segment, [&] { s.conn.on_segment(s.ctx, now, h, payload); }, &h, payload.size());
+    }
+
+    /// Delivers the oldest segment queued for `s`.
+    bool deliver_front(Side& s) {
+        if (s.inbox.empty()) return false;
+        Pkt p = std::move(s.inbox.front());
+        s.inbox.pop_front();
+        deliver(s, p.hdr, p.payload);
+        return true;
+    }
+
+    /// Delivers both ways until nothing is queued (bounded).
+    void pump() {
+        for (int guard = 0; guard < 2000; ++guard) {
+            const bool a = deliver_front(L);
+            const bool b = deliver_front(P);
+            flush(L);
+            flush(P);
+            if (!a && !b) return;
+        }
+    }
+
+    void connect(Side& s) {
+        step(s, Step::Connect, [&] { (void)s.conn.connect(s.ctx, now); });
+    }
+    void send(Side& s, std::size_t n) {
+        const std::size_t off = s.sent_total & 0xffff;
+        n = std::min(n, g_pattern.size() - off);
+        step(s, Step::Send, [&] {
+            if (auto r = s.conn.send(s.ctx, now, wire::Bytes(g_pattern.data() + off, n))) s.sent_total += *r;
+        });
+    }
+    /// RECEIVE, checking the bytes against the stream the other side's send() accepted: same
+    /// bytes in the same order, nothing it did not send, and end of stream only after all of it.
+    void receive(Side& s, std::size_t n) {
+        const Side& from = other(s);
+        step(s, Step::Receive, [&] {
+            auto r = s.conn.receive(s.ctx, now, wire::MutBytes(g_sink.data(), n));
+            if (!r || s.forged || s.discarded) return;
+            const State st = s.conn.state();
+            if (*r == 0 && n > 0 && s.read_total != from.sent_total) {
+                violation(s.trk.name, "end of stream before all the data the peer's send() accepted", st, st);
+            }
+            if (s.read_total + *r > from.sent_total) violation(s.trk.name, "read more than the peer sent", st, st);
+            for (std::size_t i = 0; i < *r; ++i) {
+                if (g_sink[i] != stream_byte(s.read_total + i)) {
+                    violation(s.trk.name, "read bytes differ from what the peer sent", st, st);
+                }
+            }
+            s.read_total += *r;
+        });
+    }
+    void shutdown(Side& s) {
+        const State st = s.conn.state();
+        step(s, Step::Shutdown, [&] {
+            if (s.conn.shutdown_write(s.ctx, now) && (st == State::SynSent || st == State::SynReceived)) {
+                s.trk.queued_close = true;
+            }
+        });
+    }
+    void close(Side& s) {
+        const State st = s.conn.state();
+        step(s, Step::Close, [&] {
+            s.discarded = true;
+            if (s.conn.close(s.ctx, now)) {
+                s.trk.app_closed = true;
+                if (st == State::SynSent || st == State::SynReceived) s.trk.queued_close = true;
+            }
+        });
+    }
+    void abort(Side& s) {
+        s.discarded = true;
+        step(s, Step::Abort, [&] { s.conn.abort(s.ctx, now); });
+    }
+    void timers(bool force) {
+        for (Side* s : {&L, &P}) {
+            if (force || now >= s->conn.next_deadline()) step(*s, Step::Timer, [&] { s->conn.on_deadline(s->ctx, now); });
+        }
+    }
+    /// End of a burst under Context::defer_acks: the ACK on_segment() left pending.
+    void flush(Side& s) {
+        if (s.ctx.defer_acks) step(s, Step::Flush, [&] { s.conn.flush_ack(s.ctx, now); });
+    }
+    void accept() {
+        if (Connection* c = listener_.accept(); c != nullptr && c != &L.conn) violation("L", "foreign accept", State::Closed, State::Closed);
+    }
+
+private:
+    bool l_listens_;
+    Listener listener_;
+};
+
+enum class Start : std::uint8_t {
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+    Count,
+};
+
+/// Drives L into `target` by real exchanges with P.
+void setup(World& w, Start target, bool passive, bool simultaneous, std::size_t l_data, std::size_t p_data,
+           bool read_setup_data) {
+    Side& L = w.L;
+    Side& P = w.P;
+    if (target == Start::SynSent) {
+        w.connect(L);
+        P.inbox.clear();  // the SYN is lost
+        return;
+    }
+    if (target == Start::SynReceived) {
+        if (simultaneous) {
+            w.connect(L);
+            w.connect(P);
+            w.deliver_front(P);  // L's SYN: P SYN-SENT -> SYN-RECEIVED
+            w.deliver_front(L);  // P's SYN: L SYN-SENT -> SYN-RECEIVED
+        } else {
+            w.connect(P);
+            w.deliver_front(L);  // through the listener
+        }
+        P.inbox.clear();  // the SYN-ACK is lost
+        L.inbox.clear();
+        return;
+    }
+    // A full handshake.
+    if (passive) {
+        w.connect(P);
+    } else {
+        w.connect(L);
+    }
+    w.pump();
+    if (l_data > 0) w.send(L, l_data);
+    if (p_data > 0) w.send(P, p_data);
+    w.pump();
+    if (read_setup_data) {
+        w.receive(L, g_sink.size());
+        w.receive(P, g_sink.size());
+        w.pump();
+    }
+    switch (target) {
+        case Start::FinWait1:
+            w.shutdown(L);
+            P.inbox.clear();  // the FIN is in flight (or lost)
+            break;
+        case Start::FinWait2:
+            w.shutdown(L);
+            w.pump();
+            break;
+        case Start::CloseWait:
+            w.shutdown(P);
+            w.pump();
+            break;
+        case Start::Closing:
+            w.shutdown(L);
+            w.shutdown(P);
+            while (!L.inbox.empty() && !(L.inbox.front().hdr.flags & fl::FIN)) w.deliver_front(L);
+            w.deliver_front(L);  // P's FIN, which does not ack ours: L -> CLOSING
+            break;
+        case Start::LastAck:
+            w.shutdown(P);
+            w.pump();
+            w.shutdown(L);
+            break;
+        case Start::TimeWait:
+            w.shutdown(L);
+            w.pump();
+            w.shutdown(P);
+            w.pump();
+            break;
+        default:
+            break;
+    }
+}
+
+/// A forged segment for L, with seq/ack relative to its variables or raw.
+void forge(World& w, Reader& r) {
+    Side& L = w.L;
+    const Connection& c = L.conn;
+    wire::TcpRepr h;
+    h.src_port = c.tuple().remote_port;
+    h.dst_port = c.tuple().local_port;
+    h.flags = r.u8();
+    const std::uint8_t mode = r.u8();
+    const std::uint8_t opt = r.u8();
+    switch (mode & 3) {
+        case 0: h.seq = c.rcv_nxt() + static_cast<std::uint32_t>(static_cast<std::int16_t>(r.u16())); break;
+        case 1: h.seq = c.rcv_nxt() + static_cast<std::uint32_t>(static_cast<std::int8_t>(r.u8())); break;
+        case 2: h.seq = SeqNum(r.u32()); break;
+        default: h.seq = c.rcv_nxt() + r.u32(); break;
+    }
+    switch ((mode >> 2) & 3) {
+        case 0: h.ack = c.snd_una() + static_cast<std::uint32_t>(static_cast<std::int16_t>(r.u16())); break;
+        case 1: h.ack = c.snd_nxt() + static_cast<std::uint32_t>(static_cast<std::int8_t>(r.u8())); break;
+        case 2: h.ack = SeqNum(r.u32()); break;
+        default: h.ack = c.snd_una() - r.u32(); break;
+    }
+    h.window = r.u16();
+    if (mode & 0x10) h.urgent_ptr = r.u16();
+    // Timestamps: TSval near what the peer sent last, TSecr near what L sent last, or raw.
+    switch ((mode >> 5) & 3) {
+        case 0: break;
+        case 1:
+            h.options.timestamps = wire::TcpTimestamps{
+                L.peer_tsval + static_cast<std::uint32_t>(static_cast<std::int8_t>(r.u8())),
+                L.last_tsval + static_cast<std::uint32_t>(static_cast<std::int8_t>(r.u8()))};
+            break;
+        case 2: h.options.timestamps = wire::TcpTimestamps{r.u32(), r.u32()}; break;
+        default:
+            h.options.timestamps = wire::TcpTimestamps{L.peer_tsval + r.u8(), L.last_tsval};
+            break;
+    }
+    if (opt & 1) h.options.mss = r.u16();
+    if (opt & 2) h.options.wscale = r.u8();
+    if (opt & 4) h.options.sack_permitted = true;
+    if (opt & 8) {
+        h.options.sack_count = static_cast<std::uint8_t>(1 + (r.u8() & 3));
+        for (std::uint8_t i = 0; i < h.options.sack_count; ++i) {
+            const SeqNum left = c.snd_una() + r.u16();
+            h.options.sack[i] = wire::SackBlock{left, left + r.u16()};
+        }
+    }
+    std::size_t len = 0;
+    switch ((opt >> 4) & 3) {
+        case 0: break;
+        case 1: len = r.u8(); break;
+        case 2: len = r.u16() % 3000; break;
+        default: len = r.u16(); break;
+    }
+    const std::size_t off = (opt & 0x40) ? r.u8() : 0;
+    if (len > 0 || (h.flags & (fl::SYN | fl::FIN))) L.forged = true;  // L's stream is no longer P's
+    // The engine's TIME-WAIT reuse test for a new incarnation's SYN (RFC 6191): must not crash;
+    // the TCB itself then sees the SYN as any other segment.
+    if (c.state() == State::TimeWait && (h.flags & (fl::SYN | fl::ACK | fl::RST)) == fl::SYN) {
+        g_sink[0] = static_cast<std::uint8_t>(c.time_wait_accepts_syn(h) + c.next_incarnation_iss().value());
+    }
+    w.deliver(L, h, wire::Bytes(g_pattern.data() + off, len));
+    if (!(opt & 0x80)) w.flush(L);  // else the pending ACK waits for a later burst's end
+}
+
+/// Delivery of what the sides sent each other: in order, lost, duplicated or reordered.
+void wire_step(World& w, Side& to, std::uint8_t arg) {
+    if (to.inbox.empty()) return;
+    switch (arg & 3) {
+        case 0: {  // deliver the next 1..16 in order
+            const int n = 1 + ((arg >> 2) & 15);
+            for (int i = 0; i < n && w.deliver_front(to); ++i) {
+            }
+            w.flush(to);
+            break;
+        }
+        case 1: to.inbox.pop_front(); break;  // lose one
+        case 2: {                              // duplicate: deliver a copy, keep the original
+            Pkt p = to.inbox.front();
+            w.deliver(to, p.hdr, p.payload);
+            w.flush(to);
+            break;
+        }
+        default: {  // reorder: deliver the newest first
+            Pkt p = std::move(to.inbox.back());
+            to.inbox.pop_back();
+            w.deliver(to, p.hdr, p.payload);
+            w.flush(to);
+            break;
+        }
+    }
+}
+
+void user_step(World& w, Side& s, Reader& r) {
+    const std::uint8_t op = r.u8();
+    switch (op % 7) {
+        case 0: w.send(s, std::min(std::size_t{r.u16()} << ((op >> 3) & 3), g_pattern.size())); break;
+        case 1: w.receive(s, std::min(std::size_t{r.u16()} << ((op >> 3) & 3), g_sink.size())); break;
+        case 2: w.shutdown(s); break;
+        case 3: w.close(s); break;
+        case 4: w.abort(s); break;
+        case 5: w.connect(s); break;  // a closed TCB must stay closed
+        default: w.receive(s, g_sink.size()); break;
+    }
+}
+
+void clock_step(World& w, Reader& r) {
+    const std::uint8_t m = r.u8();
+    switch (m & 7) {
+        case 0: w.now += Duration::micros(r.u16()); break;
+        case 1: w.now += Duration::millis(r.u16()); break;
+        case 2: w.now += Duration::seconds(r.u8()); break;
+        case 3:
+            if (w.L.conn.next_deadline() != kNever && w.L.conn.next_deadline() > w.now) w.now = w.L.conn.next_deadline();
+            break;
+        case 4:
+            if (w.P.conn.next_deadline() != kNever && w.P.conn.next_deadline() > w.now) w.now = w.P.conn.next_deadline();
+            break;
+        case 5: {
+            const Instant d = std::min(w.L.conn.next_deadline(), w.P.conn.next_deadline());
+            if (d != kNever && d > w.now) w.now = d;
+            break;
+        }
+        default: break;  // timers at the current time
+    }
+    w.timers((m & 8) != 0);
+}
+
+/// With USTCP_FUZZ_TRACE set, prints both sides before each step (to read a reproducer).
+void trace(const World& w, const char* what) {
+    static const bool on = std::getenv("USTCP_FUZZ_TRACE") != nullptr;
+    if (!on) return;
+    std::fprintf(stderr, "%s t=%lld L=%s una=%u nxt=%u rcv=%u q=%zu/%zu | P=%s una=%u nxt=%u rcv=%u | in L=%zu P=%zu\n",
+                 what, static_cast<long long>(w.now.nanos()), to_string(w.L.conn.state()).data(),
+                 w.L.conn.snd_una().value(), w.L.conn.snd_nxt().value(), w.L.conn.rcv_nxt().value(),
+                 w.L.conn.send_queued(), w.L.conn.bytes_readable(), to_string(w.P.conn.state()).data(),
+                 w.P.conn.snd_una().value(), w.P.conn.snd_nxt().value(), w.P.conn.rcv_nxt().value(),
+                 w.L.inbox.size(), w.P.inbox.size());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static const bool init = [] {
+        for (std::size_t i = 0; i < g_pattern.size(); ++i) g_pattern[i] = stream_byte(i);
+        return true;
+    }();
+    (void)init;
+
+    Reader r(data, size);
+    const auto target = static_cast<Start>(r.u8() % static_cast<std::uint8_t>(Start::Count));
+    const std::uint8_t v = r.u8();        // variant
+    const std::uint8_t cfgb = r.u8();     // options of L and P
+    const std::uint16_t bufs = r.u16();   // buffer sizes
+    const std::uint8_t misc = r.u8();
+    const std::uint8_t setup_data = r.u8();
+    const std::uint32_t start_s = r.u32();
+
+    Config lc;
+    lc.timestamps = !(cfgb & 1);
+    lc.window_scaling = !(cfgb & 2);
+    lc.sack = !(cfgb & 4);
+    lc.rfc5961 = !(v & 0x80);
+    lc.mss = kMssChoices[(misc >> 0) & 3];
+    lc.syn_cookies = (v & 8) ? SynCookieMode::Always : ((v & 0x10) ? SynCookieMode::Off : SynCookieMode::OnOverflow);
+    lc.accept_overflow = (v & 0x20) ? AcceptOverflow::Reset : AcceptOverflow::Drop;
+    lc.syn_retries = 2;
+    lc.synack_retries = 2;
+    lc.data_retries = static_cast<std::uint8_t>(2 + ((misc >> 6) & 3));
+    lc.msl = Duration::seconds(1 + ((misc >> 4) & 3));
+    Config pc = lc;
+    const bool defer_l = (v & 0x40) != 0;
+    const bool defer_p = (cfgb & 0x08) != 0;
+    pc.timestamps = !(cfgb & 0x10);
+    pc.window_scaling = !(cfgb & 0x20);
+    pc.sack = !(cfgb & 0x40);
+    pc.rfc5961 = !(cfgb & 0x80);
+    pc.mss = kMssChoices[(misc >> 2) & 3];
+    lc.send_buffer = static_cast<std::uint32_t>(kBufferSizes[(bufs >> 0) & 7]);
+    lc.recv_buffer = static_cast<std::uint32_t>(kBufferSizes[(bufs >> 3) & 7]);
+    pc.send_buffer = static_cast<std::uint32_t>(kBufferSizes[(bufs >> 6) & 7]);
+    pc.recv_buffer = static_cast<std::uint32_t>(kBufferSizes[(bufs >> 9) & 7]);
+    const bool simultaneous = (v & 2) != 0;
+    // SYN-RECEIVED is reached passively (through the Listener) or by simultaneous open.
+    const bool passive = (v & 1) != 0 || (target == Start::SynReceived && !simultaneous);
+
+    World w(lc, pc, lc.send_buffer, lc.recv_buffer, pc.send_buffer, pc.recv_buffer,
+            Instant::from_nanos(static_cast<std::int64_t>(start_s & 0x7fffffff) * 1'000'000'000 + 12345), passive,
+            static_cast<std::uint8_t>(bufs >> 12));
+    if (start_s & 0x80000000u) w.p_iss = SeqNum(0xffffffffu - (start_s & 0xffff));  // P's data wraps 2^32
+    w.L.ctx.defer_acks = defer_l;
+    w.P.ctx.defer_acks = defer_p;
+    setup(w, target, passive, simultaneous, std::size_t{setup_data} % 16 * 97, std::size_t{setup_data} / 16 * 97,
+          (v & 4) != 0);
+
+    trace(w, "setup");
+    for (int i = 0; i < kMaxSteps && !r.empty(); ++i) {
+        const std::uint8_t op = r.u8();
+        trace(w, "step");
+        switch (op % 10) {
+            case 0:
+            case 1:
+            case 2: forge(w, r); break;
+            case 3: wire_step(w, w.L, r.u8()); break;
+            case 4: wire_step(w, w.P, r.u8()); break;
+            case 5: user_step(w, w.L, r); break;
+            case 6: user_step(w, w.P, r); break;
+            case 7: clock_step(w, r); break;
+            case 8: w.pump(); break;
+            default: w.accept(); break;
+        }
+    }
+    return 0;
+}

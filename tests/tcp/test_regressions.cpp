@@ -1,0 +1,300 @@
+// Regressions found by tests/fuzz/fuzz_tcp_connection.cpp. Each test names the seed
+// corpus file that reproduces it (tests/fuzz/corpus/fuzz_tcp_connection/regress-*)
+// and the invariant the fuzzer saw broken.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace ustcp;
+using namespace ustcp::tcp;
+using namespace ustcp::tcp::test;
+namespace fl = wire::tcp_flags;
+
+namespace {
+
+const Ipv4Addr kA(198, 18, 0, 1);
+const Ipv4Addr kB(198, 18, 0, 2);
+constexpr std::uint16_t kPort = 7;
+constexpr std::uint16_t kEphemeral = 39804;
+
+struct Regression : ::testing::Test {
+    Endpoint a{kA};
+    Endpoint b{kB, Config{}, 2};
+    Link link{a, b};
+
+    Connection& open() {
+        b.listen(kPort);
+        Connection& c = a.connect(link.now, kEphemeral, kB, kPort);
+        link.pump();
+        EXPECT_EQ(c.state(), State::Established);
+        return c;
+    }
+    Connection& server() {
+        Connection* s = b.find(FourTuple{kB, kA, kPort, kEphemeral});
+        EXPECT_NE(s, nullptr);
+        return *s;
+    }
+};
+
+}  // namespace
+
+// regress-connect-after-close: "once CLOSED it stays CLOSED". A TCB that closed without a
+// failure (LAST-ACK acknowledged, TIME-WAIT expiry, ABORT, CLOSE in SYN-SENT) accepted a
+// second connect() and went back to SYN-SENT carrying the old incarnation's flags (FIN
+// sent and received), so it could never send data. RFC 9293: a closed TCB is deleted;
+// OPEN needs a new one.
+TEST_F(Regression, ConnectOnAClosedTcbIsRefused) {
+    Connection& c = open();
+    Connection& s = server();
+    ASSERT_TRUE(s.shutdown_write(b.ctx, link.now));
+    link.pump();
+    ASSERT_TRUE(c.shutdown_write(a.ctx, link.now));  // CLOSE-WAIT -> LAST-ACK
+    link.pump();
+    ASSERT_EQ(c.state(), State::Closed);
+    ASSERT_FALSE(c.failure().has_value());
+
+    auto r = c.connect(a.ctx, link.now);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), Error::InvalidState);
+    EXPECT_EQ(c.state(), State::Closed);
+    EXPECT_TRUE(a.drain().empty());  // no SYN
+}
+
+TEST_F(Regression, ConnectAfterAbortIsRefused) {
+    Connection& c = open();
+    c.abort(a.ctx, link.now);
+    ASSERT_EQ(c.state(), State::Closed);
+    a.drain();
+    auto r = c.connect(a.ctx, link.now);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), Error::InvalidState);
+    EXPECT_EQ(c.state(), State::Closed);
+    EXPECT_TRUE(a.drain().empty());
+}
+
+TEST_F(Regression, ConnectAfterCloseInSynSentIsRefused) {
+    Connection& c = a.connect(link.now, kEphemeral, kB, kPort);
+    ASSERT_TRUE(c.close(a.ctx, link.now));  // "delete the TCB"
+    ASSERT_EQ(c.state(), State::Closed);
+    a.drain();
+    auto r = c.connect(a.ctx, link.now);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), Error::InvalidState);
+    EXPECT_TRUE(a.drain().empty());
+}
+
+// regress-outbox-overflow: "the Outbox never overflows in a single step". One send() into a
+// large peer window emitted a segment per MSS with no bound, and the 64-slot outbox dropped
+// everything past the 64th after SND.NXT had already moved over it, so the data came back
+// only by retransmission timeouts, one MSS per RTO. Output now stops at a full outbox; the
+// ACKs of what is in flight send the rest.
+TEST_F(Regression, OneSendNeverOverflowsTheOutbox) {
+    Connection& c = open();
+    Connection& s = server();
+    a.drain();
+    std::vector<std::uint8_t> data(200000);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 13);
+    auto n = c.send(a.ctx, link.now, data);
+    ASSERT_TRUE(n);
+    ASSERT_EQ(*n, data.size());
+    EXPECT_EQ(a.out.segment_overflows(), 0u);
+    EXPECT_LE(a.out.segments().size(), Outbox::kMaxSegments);
+
+    const Instant before = link.now;
+    link.pump();  // no timers: ACK clocking alone must deliver everything
+    EXPECT_EQ(link.now, before);
+    EXPECT_EQ(a.out.segment_overflows(), 0u);
+    EXPECT_EQ(b.out.segment_overflows(), 0u);
+    EXPECT_EQ(a.counters.retransmits, 0u);
+    std::vector<std::uint8_t> got;
+    std::uint8_t buf[65536];
+    for (;;) {
+        auto r = s.receive(b.ctx, link.now, buf);
+        if (!r || *r == 0) break;
+        got.insert(got.end(), buf, buf + *r);
+        link.pump();
+    }
+    EXPECT_EQ(got, data);
+    EXPECT_EQ(c.snd_una(), c.snd_nxt());
+}
+
+// The same when the outbox is already full (other connections filled it this burst): nothing
+// is sent, nothing is lost, and the timer sends it later without counting a retransmission.
+TEST_F(Regression, FullOutboxDefersNewDataToTheTimer) {
+    Connection& c = open();
+    link.pump();
+    a.drain();
+    OutSegment filler{FourTuple{kA, kB, 1, 2}, {}, {}, {}};
+    while (a.out.segments().size() < Outbox::kMaxSegments) a.out.push(filler);
+    const std::string msg = "hello";
+    auto n = c.send(a.ctx, link.now, wire::Bytes(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
+    ASSERT_TRUE(n);
+    EXPECT_EQ(a.out.segment_overflows(), 0u);
+    EXPECT_EQ(c.snd_nxt(), c.snd_una());  // held back, not "sent" into a full outbox
+    ASSERT_NE(c.next_deadline(), kNever);
+    a.out.clear();
+
+    link.now = c.next_deadline();
+    c.on_deadline(a.ctx, link.now);
+    ASSERT_EQ(a.out.segments().size(), 1u);
+    EXPECT_EQ(a.out.segments()[0].payload_len(), msg.size());
+    EXPECT_EQ(a.counters.retransmits, 0u);
+    link.pump();
+    EXPECT_EQ(c.snd_una(), c.snd_nxt());
+    EXPECT_EQ(server().bytes_readable(), msg.size());
+}
+
+// regress-closing-fin-unsent: "data or a FIN to send has a timer or goes out". CLOSE enters
+// FIN-WAIT-1 before our FIN is formed, so the peer's FIN can take us to CLOSING while the
+// FIN still waits (here behind a CLOSE queued in SYN-RECEIVED of a simultaneous open).
+// output() did nothing in CLOSING, so the FIN was never sent and both ends hung: we in
+// CLOSING with no timer, the peer in FIN-WAIT-1/CLOSING retransmitting until it timed out.
+TEST_F(Regression, ClosingSendsTheQueuedFin) {
+    Connection& ca = a.connect(link.now, 5000, kB, 6000);
+    Connection& cb = b.connect(link.now, 6000, kA, 5000);
+    ASSERT_TRUE(ca.shutdown_write(a.ctx, link.now));  // queued until ESTABLISHED
+    ASSERT_TRUE(cb.shutdown_write(b.ctx, link.now));
+    auto syn_a = a.drain();
+    auto syn_b = b.drain();
+    ASSERT_EQ(syn_a.size(), 1u);
+    ASSERT_EQ(syn_b.size(), 1u);
+    a.deliver(syn_b[0], link.now);  // a: SYN-SENT -> SYN-RECEIVED, SYN-ACK (b's SYN to a... and a's is lost)
+    ASSERT_EQ(ca.state(), State::SynReceived);
+    auto synack = a.drain();
+    ASSERT_EQ(synack.size(), 1u);
+    b.deliver(synack[0], link.now);  // b: SYN-SENT -> ESTABLISHED -> FIN-WAIT-1, sends its FIN
+    ASSERT_EQ(cb.state(), State::FinWait1);
+    auto fin_b = b.drain();
+    ASSERT_EQ(fin_b.size(), 1u);
+    ASSERT_TRUE(fin_b[0].has(fl::FIN));
+    a.deliver(fin_b[0], link.now);  // a: SYN-RECEIVED -> ESTABLISHED -> FIN-WAIT-1 -> CLOSING
+    ASSERT_EQ(ca.state(), State::Closing);
+    auto out = a.drain();
+    bool fin = false;
+    for (const auto& w : out) fin = fin || w.has(fl::FIN);
+    EXPECT_TRUE(fin) << "CLOSING must still send the FIN it owes";
+    for (const auto& w : out) b.deliver(w, link.now);
+    link.settle(link.now + Duration::seconds(600));
+    EXPECT_EQ(ca.state(), State::Closed);
+    EXPECT_EQ(cb.state(), State::Closed);
+    EXPECT_FALSE(ca.failure().has_value());
+    EXPECT_FALSE(cb.failure().has_value());
+}
+
+// The same hang with data: FIN-WAIT-1 with data held back by the peer's zero window, the
+// peer's FIN arrives (CLOSING), then the window opens: the rest of the data and our FIN
+// must still go out.
+TEST(RegressionClosing, ClosingSendsDataHeldBackByTheWindow) {
+    Config small;
+    small.recv_buffer = 1000;
+    Endpoint a{kA};
+    Endpoint b{kB, small, 2};
+    Link link{a, b};
+    b.listen(kPort);
+    Connection& c = a.connect(link.now, kEphemeral, kB, kPort);
+    link.pump();
+    Connection* s = b.find(FourTuple{kB, kA, kPort, kEphemeral});
+    ASSERT_NE(s, nullptr);
+    std::vector<std::uint8_t> data(3000);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i);
+    ASSERT_TRUE(c.send(a.ctx, link.now, data));
+    link.pump();  // 1000 bytes fill b's window
+    ASSERT_TRUE(c.shutdown_write(a.ctx, link.now));  // FIN-WAIT-1, FIN behind 2000 unsent bytes
+    ASSERT_TRUE(s->shutdown_write(b.ctx, link.now));  // b's FIN
+    link.pump();
+    ASSERT_EQ(c.state(), State::Closing);
+
+    std::vector<std::uint8_t> got;
+    std::uint8_t buf[4096];
+    for (int i = 0; i < 100; ++i) {
+        auto r = s->receive(b.ctx, link.now, buf);  // opens the window: update ACK
+        if (r && *r > 0) got.insert(got.end(), buf, buf + *r);
+        link.pump();
+        if (got.size() == data.size()) break;
+    }
+    EXPECT_EQ(got, data);
+    link.settle(link.now + Duration::seconds(600));
+    EXPECT_EQ(c.state(), State::Closed);
+    EXPECT_EQ(s->state(), State::Closed);
+    EXPECT_FALSE(c.failure().has_value());
+}
+
+// regress-fin-out-of-order: "what receive() returns is what the peer sent, and end of stream
+// comes only after all of it". A bare FIN beyond RCV.NXT (the data before it lost) skipped
+// the out-of-order test that data gets: the FIN step ran, RCV.NXT moved one past the hole
+// (onto the second byte of the missing data), the application saw end of stream, and the
+// retransmitted data then arrived shifted by one.
+TEST_F(Regression, FinBeyondAHoleIsNotProcessed) {
+    Connection& c = open();
+    Connection& s = server();
+    const SeqNum rcv_before = s.rcv_nxt();
+    std::vector<std::uint8_t> data(1000);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 7 + 1);
+    ASSERT_TRUE(c.send(a.ctx, link.now, data));
+    a.drain();  // the data segment is lost
+    ASSERT_TRUE(c.shutdown_write(a.ctx, link.now));
+    auto fin = a.drain();
+    ASSERT_EQ(fin.size(), 1u);
+    ASSERT_TRUE(fin[0].has(fl::FIN));
+    ASSERT_EQ(fin[0].hdr.seq, rcv_before + 1000u);
+
+    b.deliver(fin[0], link.now);
+    EXPECT_EQ(s.state(), State::Established);
+    EXPECT_EQ(s.rcv_nxt(), rcv_before);
+    EXPECT_FALSE(s.peer_closed());
+    auto dup = b.drain();
+    ASSERT_EQ(dup.size(), 1u);  // a duplicate ACK pointing at the hole
+    EXPECT_EQ(dup[0].hdr.ack, rcv_before);
+    for (const auto& w : dup) a.deliver(w, link.now);
+
+    link.settle(link.now + Duration::seconds(5));  // the RTO resends data and FIN
+    EXPECT_EQ(s.state(), State::CloseWait);
+    std::vector<std::uint8_t> got(2000);
+    auto n = s.receive(b.ctx, link.now, got);
+    ASSERT_TRUE(n);
+    got.resize(*n);
+    EXPECT_EQ(got, data);
+}
+
+// regress-last-ack-data: "what receive() returns is what the peer sent". shutdown_write() in
+// CLOSE-WAIT enters LAST-ACK at once, before queued data is sent, but LAST-ACK's ACK
+// processing only moved SND.UNA: acknowledged bytes stayed in the send buffer and the
+// window was never updated, so the rest of the data went out from the wrong offsets (the
+// peer read old bytes again) and past the peer's window.
+TEST(RegressionLastAck, LastAckKeepsSendingQueuedDataCorrectly) {
+    Config small;
+    small.recv_buffer = 10000;
+    Endpoint a{kA};
+    Endpoint b{kB, small, 2};
+    Link link{a, b};
+    b.listen(kPort);
+    Connection& c = a.connect(link.now, kEphemeral, kB, kPort);
+    link.pump();
+    Connection* s = b.find(FourTuple{kB, kA, kPort, kEphemeral});
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(s->shutdown_write(b.ctx, link.now));
+    link.pump();
+    ASSERT_EQ(c.state(), State::CloseWait);
+
+    std::vector<std::uint8_t> data(50000);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 31 + (i >> 8));
+    ASSERT_TRUE(c.send(a.ctx, link.now, data));  // 10000 bytes fit b's window
+    ASSERT_TRUE(c.shutdown_write(a.ctx, link.now));  // LAST-ACK with 40000 bytes unsent
+    ASSERT_EQ(c.state(), State::LastAck);
+    link.pump();
+
+    std::vector<std::uint8_t> got;
+    std::uint8_t buf[4096];
+    for (int i = 0; i < 1000 && got.size() < data.size(); ++i) {
+        auto r = s->receive(b.ctx, link.now, buf);
+        if (r && *r > 0) got.insert(got.end(), buf, buf + *r);
+        link.pump();
+    }
+    EXPECT_EQ(got, data);
+    EXPECT_EQ(c.state(), State::Closed);  // our FIN acknowledged after all the data
+    EXPECT_FALSE(c.failure().has_value());
+    EXPECT_EQ(s->state(), State::TimeWait);
+}
