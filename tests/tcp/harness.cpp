@@ -144,6 +144,23 @@ void Endpoint::reap() {
     }
 }
 
+bool has_event(const Endpoint& e, EventKind k, std::optional<Error> err) {
+    for (const auto& ev : e.events) {
+        if (ev.kind == k && (!err || ev.error == err)) return true;
+    }
+    return false;
+}
+
+std::string read_all(Endpoint& e, Connection& c, Instant now) {
+    std::string s;
+    std::uint8_t buf[4096];
+    for (;;) {
+        auto r = c.receive(e.ctx, now, buf);
+        if (!r || *r == 0) return s;
+        s.append(reinterpret_cast<const char*>(buf), *r);
+    }
+}
+
 std::size_t Link::pump() {
     std::size_t moved = 0;
     for (int guard = 0; guard < 100000; ++guard) {

@@ -85,6 +85,15 @@ private:
     std::vector<std::unique_ptr<Slot>> graveyard_;  // freed slots stay valid for pointers in events
 };
 
+/// Whether `e` has recorded an event of kind `k` (and error `err`, if given).
+bool has_event(const Endpoint& e, EventKind k, std::optional<Error> err = std::nullopt);
+/// Everything readable from `c` now, as a string.
+std::string read_all(Endpoint& e, Connection& c, Instant now);
+/// A string's bytes, for send().
+inline wire::Bytes bytes_of(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
 /// Two endpoints and the wire between them, on one fake clock.
 class Link {
 public:

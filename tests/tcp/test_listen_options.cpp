@@ -20,8 +20,6 @@ const Ipv4Addr kA(198, 18, 0, 1);
 const Ipv4Addr kB(198, 18, 0, 2);
 constexpr std::uint16_t kPort = 5001;
 
-wire::Bytes bytes_of(const std::string& s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
-
 struct Listen : ::testing::Test {
     Endpoint a{kA};
     Endpoint b{kB, Config{}, 2};

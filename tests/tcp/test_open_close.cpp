@@ -20,25 +20,6 @@ const Ipv4Addr kB(198, 18, 0, 2);
 constexpr std::uint16_t kPort = 7;
 constexpr std::uint16_t kEphemeral = 39804;
 
-bool has_event(const Endpoint& e, EventKind k, std::optional<Error> err = std::nullopt) {
-    for (const auto& ev : e.events) {
-        if (ev.kind == k && (!err || ev.error == err)) return true;
-    }
-    return false;
-}
-
-std::string read_all(Endpoint& e, Connection& c, Instant now) {
-    std::string s;
-    std::uint8_t buf[4096];
-    for (;;) {
-        auto r = c.receive(e.ctx, now, buf);
-        if (!r || *r == 0) return s;
-        s.append(reinterpret_cast<const char*>(buf), *r);
-    }
-}
-
-wire::Bytes bytes_of(const std::string& s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
-
 struct Pair : ::testing::Test {
     Endpoint a{kA};
     Endpoint b{kB, Config{}, 2};
