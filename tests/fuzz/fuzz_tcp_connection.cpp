@@ -33,6 +33,11 @@
 //   - the byte stream: what receive() returns is exactly what the other side's send()
 //     accepted, in order, and end of stream comes only after all of it (unless forged
 //     data, SYN or FIN reached that side, or its user called close() or abort()).
+//
+// Input layout (Reader: little-endian, zeros past the end): start state, variant bits,
+// option bits, buffer sizes (u16), MSS/timer bits, setup data, start time (u32; top bit:
+// P's ISS near 2^32), then one opcode per step (see LLVMFuzzerTestOneInput).
+// Reproduce: `fuzz_tcp_connection FILE`; USTCP_FUZZ_TRACE=1 prints every step and segment.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -132,6 +137,9 @@ constexpr std::array<EdgeTable, static_cast<std::size_t>(Step::Count)> make_edge
     t[static_cast<std::size_t>(Step::Segment)] = segment_edges();
     // SEND and RECEIVE never change the state.
     auto& shut = t[static_cast<std::size_t>(Step::Shutdown)];
+    // SYN-RECEIVED with nothing queued: "form a FIN segment and send it, and enter FIN-WAIT-1
+    // state" (§3.10.4); with data queued the CLOSE waits for ESTABLISHED.
+    shut[idx(State::SynReceived)] = bit(State::FinWait1);
     shut[idx(State::Established)] = bit(State::FinWait1);
     shut[idx(State::CloseWait)] = bit(State::LastAck);
     auto& close = t[static_cast<std::size_t>(Step::Close)];
@@ -809,8 +817,7 @@ void clock_step(World& w, Reader& r) {
 
 /// With USTCP_FUZZ_TRACE set, prints both sides before each step (to read a reproducer).
 void trace(const World& w, const char* what) {
-    static const bool on = std::getenv("USTCP_FUZZ_TRACE") != nullptr;
-    if (!on) return;
+    if (!tracing()) return;
     std::fprintf(stderr, "%s t=%lld L=%s una=%u nxt=%u rcv=%u q=%zu/%zu | P=%s una=%u nxt=%u rcv=%u | in L=%zu P=%zu\n",
                  what, static_cast<long long>(w.now.nanos()), to_string(w.L.conn.state()).data(),
                  w.L.conn.snd_una().value(), w.L.conn.snd_nxt().value(), w.L.conn.rcv_nxt().value(),

@@ -298,3 +298,85 @@ TEST(RegressionLastAck, LastAckKeepsSendingQueuedDataCorrectly) {
     EXPECT_FALSE(c.failure().has_value());
     EXPECT_EQ(s->state(), State::TimeWait);
 }
+
+// Found while reviewing the SYN accounting next to the fuzzer's findings (no fuzz input:
+// it needs 4 GiB of data). "Is our SYN still unacknowledged" was decided by SND.UNA == ISS,
+// which holds again once exactly 2^32 - 1 bytes of data are acknowledged: from then on one
+// byte of every ACK was taken for the SYN, unacked_data() was one short, and the stream went
+// out shifted (the peer read a byte twice), and the TCB went back to handshake processing.
+TEST(RegressionSeqWrap, SynAccountingSurvivesSndUnaReturningToIss) {
+    Config cfg;
+    cfg.mss = 8960;
+    cfg.timestamps = false;
+    cfg.send_buffer = 1 << 20;
+    Outbox out;
+    Counters counters;
+    ChallengeAckBudget budget;
+    const IsnGenerator isn(SipKey::from_words(1, 2));
+    const SynCookies cookies(SipKey::from_words(3, 4));
+    Context ctx{cfg, out, counters, budget, isn, cookies};
+    std::vector<std::uint8_t> snd(cfg.send_buffer), rcv(cfg.recv_buffer);
+    Connection s(FourTuple{kB, kA, kPort, kEphemeral}, snd, rcv);
+    const Instant now = Instant::from_nanos(1'000'000'000);
+    const SeqNum iss(0x89abcdefu);
+
+    wire::TcpRepr syn;
+    syn.src_port = kEphemeral;
+    syn.dst_port = kPort;
+    syn.seq = SeqNum(1000);
+    syn.flags = fl::SYN;
+    syn.window = 65535;
+    syn.options.mss = 8960;
+    syn.options.wscale = 14;
+    s.accept_syn(ctx, now, syn, nullptr, iss);
+    out.clear();
+    wire::TcpRepr ack;
+    ack.src_port = kEphemeral;
+    ack.dst_port = kPort;
+    ack.seq = SeqNum(1001);
+    ack.flags = fl::ACK;
+    ack.window = 65535;  // << 14: a 1 GiB window
+    ack.ack = iss + 1;
+    s.on_segment(ctx, now, ack, {});
+    ASSERT_EQ(s.state(), State::Established);
+
+    // Send and acknowledge exactly 2^32 - 1 bytes: SND.UNA comes back to ISS.
+    std::vector<std::uint8_t> zeros(cfg.send_buffer);
+    std::uint64_t remaining = 0xffffffffull;
+    while (remaining > 0) {
+        auto n = s.send(ctx, now, wire::Bytes(zeros.data(), std::min<std::uint64_t>(remaining, zeros.size())));
+        ASSERT_TRUE(n);
+        remaining -= *n;
+        out.clear();
+        while (s.send_queued() > 0) {  // at most an outbox (64 segments) goes out per call
+            ack.ack = s.snd_nxt();
+            s.on_segment(ctx, now, ack, {});
+            out.clear();
+        }
+    }
+    ASSERT_EQ(s.snd_una(), iss);
+    ASSERT_EQ(s.state(), State::Established);
+
+    std::string wire_bytes;
+    auto sent = [&] {
+        for (const OutSegment& o : out.segments()) {
+            wire_bytes.append(reinterpret_cast<const char*>(o.payload.data()), o.payload.size());
+            wire_bytes.append(reinterpret_cast<const char*>(o.payload2.data()), o.payload2.size());
+        }
+        out.clear();
+    };
+    const std::string abc = "abc", def = "def";
+    ASSERT_TRUE(s.send(ctx, now, wire::Bytes(reinterpret_cast<const std::uint8_t*>(abc.data()), 3)));
+    sent();
+    ASSERT_TRUE(s.send(ctx, now, wire::Bytes(reinterpret_cast<const std::uint8_t*>(def.data()), 3)));
+    sent();
+    EXPECT_EQ(wire_bytes, "abcdef");
+    EXPECT_EQ(s.snd_nxt(), iss + 6);
+    ack.ack = iss + 6;
+    s.on_segment(ctx, now, ack, {});
+    EXPECT_EQ(s.state(), State::Established);
+    EXPECT_EQ(s.snd_una(), iss + 6);
+    EXPECT_EQ(s.send_queued(), 0u);
+    EXPECT_EQ(s.next_deadline(), kNever);
+    for (const OutSegment& o : out.segments()) EXPECT_FALSE(o.hdr.flags & fl::SYN) << "no SYN-ACK after 4 GiB";
+}

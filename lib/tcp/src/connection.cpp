@@ -72,7 +72,7 @@ std::uint32_t Connection::ts_now(Instant now) const noexcept { return ts_clock(n
 
 std::size_t Connection::unacked_data() const noexcept {
     std::uint32_t n = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
-    if (snd_una_ == iss_ && n > 0) --n;  // our SYN
+    if (!syn_acked_ && n > 0) --n;  // our SYN
     if (fin_sent_ && n > 0) --n;         // our FIN (always the last sequence number sent)
     return n;
 }
@@ -389,12 +389,15 @@ void Connection::on_segment_syn_sent(Context& ctx, Instant now, const TcpRepr& s
     rcv_nxt_ = seg.seq + 1;
     rcv_adv_ = rcv_nxt_;
     negotiate_options(ctx.cfg, seg.options);
-    if (ack_ok) snd_una_ = seg.ack;
+    if (ack_ok) {
+        snd_una_ = seg.ack;
+        syn_acked_ = true;
+    }
     snd_wnd_ = seg.window;  // never scaled in a SYN (RFC 7323 §2.2)
     max_snd_wnd_ = snd_wnd_;
     snd_wl1_ = seg.seq;
     snd_wl2_ = seg.ack;
-    if (snd_una_ > iss_) {
+    if (syn_acked_) {
         // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
         // form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
         enter_established(ctx, now);
@@ -593,7 +596,10 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noex
     // retransmission queue that are thereby entirely acknowledged are removed."
     if (snd_una_ < seg.ack) {
         std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
-        if (snd_una_ == iss_) --acked;  // our SYN
+        if (!syn_acked_) {  // our SYN
+            --acked;
+            syn_acked_ = true;
+        }
         const std::size_t data = std::min<std::size_t>(acked, send_.size());
         send_.consume(data);
         snd_una_ = seg.ack;

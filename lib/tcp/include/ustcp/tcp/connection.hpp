@@ -155,7 +155,7 @@ private:
     [[nodiscard]] bool fin_acked() const noexcept { return fin_sent_ && snd_una_ == snd_nxt_; }
     /// Our SYN has been acknowledged. False in SYN-SENT/SYN-RECEIVED, and in a FIN-WAIT-1
     /// entered by CLOSE from SYN-RECEIVED before the handshake's final ACK arrived.
-    [[nodiscard]] bool handshake_done() const noexcept { return opened_ && snd_una_ != iss_; }
+    [[nodiscard]] bool handshake_done() const noexcept { return syn_acked_; }
     void on_segment_syn_sent(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
 
     void negotiate_options(const Config& cfg, const wire::TcpOptions& peer) noexcept;
@@ -192,6 +192,8 @@ private:
     bool ws_ok_ = false;
     bool cookie_ = false;           // created from a SYN cookie: never in the SYN-RECEIVED set
     bool opened_ = false;           // has left CLOSED once: a closed TCB is deleted and never reopens
+    bool syn_acked_ = false;        // SND.UNA has passed our SYN. A flag, not SND.UNA == ISS: that
+                                    // holds again after 2^32 - 1 bytes of acknowledged data
     std::uint8_t snd_wscale_ = 0;   // applied to the peer's SEG.WND
     std::uint8_t rcv_wscale_ = 0;   // applied to our advertised window
     std::uint8_t rtx_count_ = 0;

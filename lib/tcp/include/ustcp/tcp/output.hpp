@@ -1,7 +1,9 @@
 // What a call into lib/tcp produces: segments to send and events for the
 // application, collected in an Outbox the engine drains after each burst. The
-// Outbox has fixed capacity, so the protocol core never allocates; a full outbox
-// counts the overflow and the retransmission machinery recovers the segment.
+// Outbox has fixed capacity, so the protocol core never allocates. A connection
+// stops producing data segments when the outbox is full (output() resumes on the
+// next call or timer); a bare ACK or RST that finds it full is counted and lost,
+// which the peer's retransmission repairs.
 #pragma once
 
 #include <array>
