@@ -228,25 +228,15 @@ struct Tracker {
     int peer_closed_events = 0;
 };
 
-struct Side {
+struct Side : Stack {
     Side(const Config& c, std::uint64_t seed, const FourTuple& t, wire::MutBytes snd, wire::MutBytes rcv,
          const char* name)
-        : cfg(c),
-          isn(key_of(seed)),
-          cookies(key_of(seed + 99)),
-          ctx{cfg, out, counters, budget, isn, cookies},
+        : Stack(c, key_of(seed), key_of(seed + 99)),
           conn(t, snd, rcv),
           send_cap(snd.size()),
           recv_cap(rcv.size()) {
         trk.name = name;
     }
-    Config cfg;
-    Outbox out;
-    Counters counters;
-    ChallengeAckBudget budget;
-    IsnGenerator isn;
-    SynCookies cookies;
-    Context ctx;
     Connection conn;
     std::size_t send_cap;
     std::size_t recv_cap;

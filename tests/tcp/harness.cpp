@@ -25,11 +25,7 @@ SipKey key_from(std::uint64_t seed) {
 }  // namespace
 
 Endpoint::Endpoint(Ipv4Addr a, Config c, std::uint64_t key_seed)
-    : cfg(c),
-      isn(key_from(key_seed)),
-      cookies(key_from(key_seed + 1000)),
-      ctx{cfg, out, counters, budget, isn, cookies},
-      addr(a) {}
+    : Stack(c, key_from(key_seed), key_from(key_seed + 1000)), addr(a) {}
 
 void Endpoint::listen(std::uint16_t port, std::uint32_t accept_backlog, std::uint32_t syn_backlog) {
     listener_ = std::make_unique<Listener>(addr, port, accept_backlog, syn_backlog);

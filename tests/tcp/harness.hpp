@@ -35,17 +35,10 @@ struct RecordedEvent {
 };
 
 /// One host: a TCP context, at most one listener, and its connections.
-class Endpoint {
+class Endpoint : public Stack {
 public:
     explicit Endpoint(Ipv4Addr addr, Config cfg = {}, std::uint64_t key_seed = 1);
 
-    Config cfg;
-    Outbox out;
-    Counters counters;
-    ChallengeAckBudget budget;
-    IsnGenerator isn;
-    SynCookies cookies;
-    Context ctx;
     Ipv4Addr addr;
 
     void listen(std::uint16_t port, std::uint32_t accept_backlog = 16, std::uint32_t syn_backlog = 16);

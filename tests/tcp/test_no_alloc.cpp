@@ -170,11 +170,10 @@ private:
 };
 
 /// One endpoint's engine-wide state plus a few prepared connection slots.
-struct Host {
+struct Host : Stack {
     static constexpr std::size_t kSlots = 4;
 
-    Host(Ipv4Addr a, const Config& c, std::uint64_t seed)
-        : addr(a), cfg(c), isn(key(seed)), cookies(key(seed + 7)), ctx{cfg, out, counters, budget, isn, cookies} {
+    Host(Ipv4Addr a, const Config& c, std::uint64_t seed) : Stack(c, key(seed), key(seed + 7)), addr(a) {
         for (auto& s : storage) {
             s.first.resize(cfg.send_buffer);
             s.second.resize(cfg.recv_buffer);
@@ -200,13 +199,6 @@ struct Host {
     }
 
     Ipv4Addr addr;
-    Config cfg;
-    Outbox out;
-    Counters counters;
-    ChallengeAckBudget budget;
-    IsnGenerator isn;
-    SynCookies cookies;
-    Context ctx;
     std::array<std::pair<std::vector<std::uint8_t>, std::vector<std::uint8_t>>, kSlots> storage;
     std::array<std::unique_ptr<Connection>, kSlots> conns;
     std::array<bool, kSlots> fresh{};

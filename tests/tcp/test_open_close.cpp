@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "harness.hpp"
+#include "pair_fixture.hpp"
 
 using namespace ustcp;
 using namespace ustcp::tcp;
@@ -13,32 +13,7 @@ using namespace ustcp::tcp::test;
 using ::testing::ElementsAre;
 namespace fl = wire::tcp_flags;
 
-namespace {
-
-const Ipv4Addr kA(198, 18, 0, 1);
-const Ipv4Addr kB(198, 18, 0, 2);
-constexpr std::uint16_t kPort = 7;
-constexpr std::uint16_t kEphemeral = 39804;
-
-struct Pair : ::testing::Test {
-    Endpoint a{kA};
-    Endpoint b{kB, Config{}, 2};
-    Link link{a, b};
-
-    Connection& open() {
-        b.listen(kPort);
-        Connection& c = a.connect(link.now, kEphemeral, kB, kPort);
-        link.pump();
-        return c;
-    }
-    Connection& server() {
-        Connection* s = b.find(FourTuple{kB, kA, kPort, kEphemeral});
-        EXPECT_NE(s, nullptr);
-        return *s;
-    }
-};
-
-}  // namespace
+using Pair = PairTest;
 
 TEST_F(Pair, ThreeWayHandshakeNegotiatesOptions) {
     Connection& c = open();
@@ -207,14 +182,9 @@ TEST_F(Pair, HalfCloseKeepsTheOtherDirectionOpen) {
 
 TEST_F(Pair, SimultaneousOpen) {
     // Both sides connect to each other's port at the same moment; the SYNs cross.
-    Connection& ca = a.connect(link.now, 5000, kB, 6000);
-    Connection& cb = b.connect(link.now, 6000, kA, 5000);
-    auto sa = a.drain();
-    auto sb = b.drain();
-    ASSERT_EQ(sa.size(), 1u);
-    ASSERT_EQ(sb.size(), 1u);
-    b.deliver(sa[0], link.now);
-    a.deliver(sb[0], link.now);
+    auto [pa, pb] = cross_syns();
+    Connection& ca = *pa;
+    Connection& cb = *pb;
     EXPECT_EQ(ca.state(), State::SynReceived);
     EXPECT_EQ(cb.state(), State::SynReceived);
     const std::size_t mark = link.trace.size();
@@ -451,12 +421,9 @@ TEST(ConnectionLayout, ControlBlockFitsIn512Bytes) {
 TEST_F(Pair, CloseInSynReceivedSendsFinAndCompletesTheHandshakeLater) {
     // Simultaneous open; A closes while still in SYN-RECEIVED (RFC 9293 §3.10.4: nothing queued,
     // so FIN now and FIN-WAIT-1). The peer's SYN,ACK then completes A's handshake in FIN-WAIT-1.
-    Connection& ca = a.connect(link.now, 5000, kB, 6000);
-    Connection& cb = b.connect(link.now, 6000, kA, 5000);
-    auto sa = a.drain();
-    auto sb = b.drain();
-    b.deliver(sa[0], link.now);
-    a.deliver(sb[0], link.now);
+    auto [pa, pb] = cross_syns();
+    Connection& ca = *pa;
+    Connection& cb = *pb;
     ASSERT_EQ(ca.state(), State::SynReceived);
     ASSERT_TRUE(ca.close(a.ctx, link.now));
     EXPECT_EQ(ca.state(), State::FinWait1);
@@ -472,12 +439,9 @@ TEST_F(Pair, CloseInSynReceivedSendsFinAndCompletesTheHandshakeLater) {
 
 TEST_F(Pair, FinFromSynReceivedIsRetransmittedWithTheSynAck) {
     // The same close, with everything from A lost for a while: the RTO repeats SYN,ACK and FIN.
-    Connection& ca = a.connect(link.now, 5000, kB, 6000);
-    Connection& cb = b.connect(link.now, 6000, kA, 5000);
-    auto sa = a.drain();
-    auto sb = b.drain();
-    b.deliver(sa[0], link.now);
-    a.deliver(sb[0], link.now);
+    auto [pa, pb] = cross_syns();
+    Connection& ca = *pa;
+    Connection& cb = *pb;
     ASSERT_TRUE(ca.close(a.ctx, link.now));
     link.drop = [](const Wire&, bool from_a) { return from_a; };
     link.pump();

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "harness.hpp"
+#include "pair_fixture.hpp"
 
 using namespace ustcp;
 using namespace ustcp::tcp;
@@ -15,27 +15,11 @@ namespace fl = wire::tcp_flags;
 
 namespace {
 
-const Ipv4Addr kA(198, 18, 0, 1);
-const Ipv4Addr kB(198, 18, 0, 2);
-constexpr std::uint16_t kPort = 7;
-constexpr std::uint16_t kEphemeral = 39804;
-
-struct Regression : ::testing::Test {
-    Endpoint a{kA};
-    Endpoint b{kB, Config{}, 2};
-    Link link{a, b};
-
+struct Regression : PairTest {
     Connection& open() {
-        b.listen(kPort);
-        Connection& c = a.connect(link.now, kEphemeral, kB, kPort);
-        link.pump();
+        Connection& c = PairTest::open();
         EXPECT_EQ(c.state(), State::Established);
         return c;
-    }
-    Connection& server() {
-        Connection* s = b.find(FourTuple{kB, kA, kPort, kEphemeral});
-        EXPECT_NE(s, nullptr);
-        return *s;
     }
 };
 

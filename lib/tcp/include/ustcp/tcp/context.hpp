@@ -61,4 +61,21 @@ struct Context {
     bool defer_acks = false;
 };
 
+/// Owns everything a Context refers to: one per lcore in the engine, one per endpoint in
+/// tests and tools. Not copyable or movable, since `ctx` points into it.
+struct Stack {
+    Stack(const Config& c, const SipKey& isn_key, const SipKey& cookie_key) noexcept
+        : cfg(c), isn(isn_key), cookies(cookie_key), ctx{cfg, out, counters, budget, isn, cookies} {}
+    Stack(const Stack&) = delete;
+    Stack& operator=(const Stack&) = delete;
+
+    Config cfg;
+    Outbox out;
+    Counters counters;
+    ChallengeAckBudget budget;
+    IsnGenerator isn;
+    SynCookies cookies;
+    Context ctx;
+};
+
 }  // namespace ustcp::tcp
