@@ -354,9 +354,12 @@ TEST_F(Pair, TimeWaitAcksRetransmittedFinAndRestartsTimer) {
     ASSERT_EQ(c.state(), State::TimeWait);
     ASSERT_EQ(s.state(), State::LastAck);
     link.drop = nullptr;
+    // The handshake's timestamps measured a zero RTT on the fake clock: RTO sits at its floor.
+    ASSERT_TRUE(s.rtt().has_sample());
+    EXPECT_EQ(s.rtt().rto(), b.cfg.rto_min);
     const Instant before = link.now;
     ASSERT_TRUE(link.run_timers());
-    EXPECT_EQ(link.now - before, Duration::seconds(1));
+    EXPECT_EQ(link.now - before, b.cfg.rto_min);
     EXPECT_EQ(s.state(), State::Closed);
     EXPECT_EQ(c.state(), State::TimeWait);
     EXPECT_EQ(c.next_deadline(), link.now + Duration::seconds(60)) << "2 MSL restarted";
@@ -454,4 +457,32 @@ TEST_F(Pair, FinFromSynReceivedIsRetransmittedWithTheSynAck) {
     link.settle(link.now + Duration::seconds(10));
     EXPECT_EQ(cb.state(), State::CloseWait);
     EXPECT_EQ(ca.state(), State::FinWait2);
+}
+
+TEST_F(Pair, RtoFollowsMeasuredRttAndBacksOff) {
+    // RFC 6298: a 100 ms RTT measured through timestamps gives RTO = SRTT + 4 * RTTVAR = 300 ms;
+    // each timeout doubles it.
+    Connection& c = open();
+    Connection& s = *b.listener()->accept();
+    ASSERT_TRUE(c.send(a.ctx, link.now, bytes_of("x")));
+    auto seg = a.drain();
+    ASSERT_EQ(seg.size(), 1u);
+    link.now += Duration::millis(100);
+    b.deliver(seg[0], link.now);
+    auto ack = b.drain();
+    ASSERT_EQ(ack.size(), 1u);
+    a.deliver(ack[0], link.now);
+    // The handshake's zero-RTT sample came first; the 100 ms one is the second (Appendix G gains).
+    EXPECT_GT(c.rtt().srtt(), Duration::zero());
+    const Duration rto = c.rtt().rto();
+    EXPECT_GT(rto, b.cfg.rto_min);
+    link.drop = [](const Wire&, bool) { return true; };
+    ASSERT_TRUE(c.send(a.ctx, link.now, bytes_of("y")));
+    a.drain();
+    const Instant t0 = link.now;
+    ASSERT_TRUE(link.run_timers());
+    EXPECT_EQ(link.now - t0, rto);
+    ASSERT_TRUE(link.run_timers());
+    EXPECT_EQ(link.now - t0, rto + rto * 2) << "backed off";
+    (void)s;
 }

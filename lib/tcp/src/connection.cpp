@@ -96,7 +96,7 @@ Result<void, Error> Connection::connect(Context& ctx, Instant now) noexcept {
     ts_offset_ = ts_offset_for(ctx, tuple_);
     rcv_wscale_ = ctx.cfg.window_scaling ? window_shift_for(recv_.capacity()) : 0;
     ws_ok_ = ctx.cfg.window_scaling;
-    rto_ = ctx.cfg.rto_initial;
+    rtt_ = RttEstimator(RttConfig::from(ctx.cfg));
     state_ = State::SynSent;
     send_syn(ctx, now, false);
     arm_rtx(now);
@@ -251,7 +251,7 @@ void Connection::accept_syn(Context& ctx, Instant now, const TcpRepr& syn, Liste
     max_snd_wnd_ = snd_wnd_;
     snd_wl1_ = syn.seq;
     snd_wl2_ = iss_;
-    rto_ = ctx.cfg.rto_initial;
+    rtt_ = RttEstimator(RttConfig::from(ctx.cfg));
     state_ = State::SynReceived;
     send_syn(ctx, now, true);
     arm_rtx(now);
@@ -279,7 +279,7 @@ void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, By
     snd_mss_ = static_cast<std::uint16_t>(std::min(opts.mss, ctx.cfg.mss) - (ts_ok_ ? kTsOptionLen : 0));
     if (ts_ok_ && ack.options.timestamps) ts_recent_ = ack.options.timestamps->val;
     last_ack_sent_ = rcv_nxt_;
-    rto_ = ctx.cfg.rto_initial;
+    rtt_ = RttEstimator(RttConfig::from(ctx.cfg));
     state_ = State::SynReceived;
     cookie_ = true;
     on_segment(ctx, now, ack, payload);
@@ -595,6 +595,7 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noex
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
     // retransmission queue that are thereby entirely acknowledged are removed."
     if (snd_una_ < seg.ack) {
+        const auto flight = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
         std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
         if (!syn_acked_) {  // our SYN
             --acked;
@@ -604,7 +605,17 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noex
         send_.consume(data);
         snd_una_ = seg.ack;
         rtx_count_ = 0;
-        rto_ = ctx.cfg.rto_initial;
+        // RFC 6298 §2 / RFC 7323 §4: an RTT sample from the echoed timestamp when timestamps
+        // are on (with the Appendix G gains for several samples per RTT), else from the one
+        // timed segment (Karn's algorithm inside RttEstimator).
+        if (ts_ok_) {
+            if (seg.options.timestamps && seg.options.timestamps->ecr != 0) {
+                const auto ms = static_cast<std::int32_t>(ts_now(now) - seg.options.timestamps->ecr);
+                (void)rtt_.sample(Duration::millis(ms), RttEstimator::expected_samples(flight, snd_mss_));
+            }
+        } else {
+            (void)rtt_.on_ack(seg.ack, now);
+        }
         if (snd_una_ == snd_nxt_) {
             rtx_deadline_ = kNever;
         } else {
@@ -754,7 +765,7 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
     }
     ++rtx_count_;
     ++ctx.counters.retransmits;
-    rto_ = std::min(rto_ * 2, ctx.cfg.rto_max);  // RFC 6298 §5.5: back off the timer
+    rtt_.on_timeout();  // RFC 6298 §5.5: back off the timer
     switch (state_) {
         case State::SynSent:
             send_syn(ctx, now, false);
@@ -775,14 +786,18 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
             std::uint8_t flags = fl::ACK;
             if (len == data && fin_sent_) flags |= fl::FIN;
             if (len > 0) flags |= fl::PSH;
-            if (len > 0 || (flags & fl::FIN)) emit(ctx, now, flags, snd_una_, 0, len);
+            if (len > 0 || (flags & fl::FIN)) {
+                emit(ctx, now, flags, snd_una_, 0, len);
+                const std::uint32_t end = static_cast<std::uint32_t>(len) + ((flags & fl::FIN) ? 1 : 0);
+                if (!ts_ok_) rtt_.on_transmit(snd_una_ + end, now, true);  // Karn: never timed
+            }
             break;
         }
     }
     arm_rtx(now);
 }
 
-void Connection::arm_rtx(Instant now) noexcept { rtx_deadline_ = now + std::max(rto_, Duration::millis(1)); }
+void Connection::arm_rtx(Instant now) noexcept { rtx_deadline_ = now + std::max(rtt_.rto(), Duration::millis(1)); }
 
 // ---------------------------------------------------------------------------
 // Output
@@ -829,6 +844,7 @@ void Connection::output(Context& ctx, Instant now) noexcept {
             snd_nxt_ += 1;
             fin_sent_ = true;
         }
+        if (!ts_ok_) rtt_.on_transmit(snd_nxt_, now, false);  // times it unless one is in flight
         if (rtx_deadline_ == kNever) arm_rtx(now);
         if (fin_sent_) return;
     }
@@ -937,9 +953,10 @@ void Connection::emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq,
 
 void Connection::enter_established(Context& ctx, Instant now) noexcept {
     state_ = State::Established;
+    // RFC 6298 §5.7: a handshake that needed a SYN retransmission starts data with RTO >= 3 s.
+    if (rtx_count_ > 0) rtt_.on_handshake_done_after_syn_timeout();
     rtx_count_ = 0;
-    rto_ = ctx.cfg.rto_initial;
-    rtx_deadline_ = snd_una_ == snd_nxt_ ? kNever : now + rto_;
+    rtx_deadline_ = snd_una_ == snd_nxt_ ? kNever : now + rtt_.rto();
     if (!passive_) ctx.out.event(EventKind::Connected, this);
     // A write shutdown requested during the handshake takes effect now.
     if (fin_queued_) state_ = State::FinWait1;

@@ -26,6 +26,7 @@
 #include "ustcp/base/time.hpp"
 #include "ustcp/tcp/byte_ring.hpp"
 #include "ustcp/tcp/context.hpp"
+#include "ustcp/tcp/rtt.hpp"
 #include "ustcp/tcp/state.hpp"
 #include "ustcp/wire/tcp.hpp"
 
@@ -123,6 +124,8 @@ public:
     [[nodiscard]] bool sack_permitted() const noexcept { return sack_ok_; }
     [[nodiscard]] std::uint8_t snd_wscale() const noexcept { return snd_wscale_; }
     [[nodiscard]] std::uint8_t rcv_wscale() const noexcept { return rcv_wscale_; }
+    /// The retransmission timer's estimator: SRTT, RTTVAR, RTO and backoff (RFC 6298).
+    [[nodiscard]] const RttEstimator& rtt() const noexcept { return rtt_; }
     [[nodiscard]] std::size_t bytes_readable() const noexcept { return recv_.size(); }
     [[nodiscard]] std::size_t send_queued() const noexcept { return send_.size(); }
     [[nodiscard]] bool peer_closed() const noexcept { return fin_received_; }
@@ -213,7 +216,7 @@ private:
     std::uint32_t ts_offset_ = 0;
 
     // Timers as values.
-    Duration rto_;
+    RttEstimator rtt_;             // SRTT/RTTVAR/RTO with backoff (RFC 6298)
     Instant rtx_deadline_ = kNever;
     Instant time_wait_deadline_ = kNever;
     Instant challenge_window_;
