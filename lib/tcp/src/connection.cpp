@@ -62,8 +62,12 @@ Connection::Connection(const FourTuple& tuple, MutBytes send_storage, MutBytes r
     : tuple_(tuple), send_(send_storage), recv_(recv_storage) {}
 
 std::uint32_t Connection::rcv_wnd() const noexcept {
-    // Free buffer space, but never less than what we already advertised.
-    const auto free = static_cast<std::uint32_t>(recv_.free());
+    // Free buffer space, as far as a window field can say it (unscaled until the handshake is
+    // done: RFC 7323 §2.2), but never less than what we already advertised (no retracting the
+    // right edge). The acceptance test of §3.10.7.4 and RFC 5961 use this, so a segment beyond
+    // anything we advertised is outside the window.
+    const std::uint32_t limit = handshake_done() ? std::uint32_t{0xffff} << rcv_wscale_ : 0xffff;
+    const auto free = std::min<std::uint32_t>(static_cast<std::uint32_t>(recv_.free()), limit);
     const std::int32_t promised = rcv_adv_ - rcv_nxt_;
     return std::max<std::uint32_t>(free, promised > 0 ? static_cast<std::uint32_t>(promised) : 0);
 }
