@@ -479,15 +479,12 @@ void Host::inject(const FourTuple& tuple, wire::Bytes segment) {
     if (auto it = flows_.find(t); it != flows_.end()) c = it->second;
     ListenSlot* ls = nullptr;
     if (auto it = listening_.find(t.local_port); it != listening_.end() && t.local_addr == local_) ls = it->second;
-    const bool bare_syn = (seg.flags & fl::SYN) && !(seg.flags & fl::ACK);
-
-    if (c != nullptr && c->c->state() == State::TimeWait && bare_syn && ls != nullptr &&
-        c->c->time_wait_accepts_syn(seg)) {
-        // RFC 6191 / RFC 9293 §3.10.7.4 note: a new incarnation ends TIME-WAIT early; its ISS
-        // lies beyond the old connection's sequence space.
-        const SeqNum iss = c->c->next_incarnation_iss();
-        ++stack_.counters.time_wait_reused;
-        c->c->abort(ctx(c->cfg), now_);
+    // RFC 6191 / RFC 9293 §3.10.7.4 note: a new incarnation ends TIME-WAIT early; its ISS
+    // lies beyond the old connection's sequence space.
+    std::optional<SeqNum> reuse_iss;
+    if (c != nullptr && ls != nullptr) reuse_iss = c->c->end_time_wait_for(ctx(c->cfg), now_, seg);
+    if (reuse_iss) {
+        const SeqNum iss = *reuse_iss;
         const tcp::Config cfg = effective_config(ls->owner->opts);
         auto v = ls->l->on_segment(ctx(cfg), now_, t, seg, payload.size());
         if (v.action == tcp::Listener::Action::NewConnection) {
@@ -516,12 +513,7 @@ void Host::inject(const FourTuple& tuple, wire::Bytes segment) {
         return;
     }
     // No connection and no listener: the 4-tuple is CLOSED (RFC 9293 §3.10.7.1).
-    ++stack_.counters.segs_in;
-    if (auto r = tcp::reset_for(seg, payload.size())) {
-        stack_.out.push(tcp::OutSegment{t, *r, {}, {}});
-        ++stack_.counters.rst_sent;
-        ++stack_.counters.segs_out;
-    }
+    tcp::reply_closed(stack_.ctx, t, seg, payload.size());
     drain();
 }
 

@@ -68,15 +68,15 @@ std::vector<Connection*> Endpoint::live() {
 void Endpoint::deliver(const Wire& w, Instant now) {
     const FourTuple t = w.tuple.reversed();  // our side first
     Connection* c = find(t);
-    if (c != nullptr && c->state() == State::TimeWait && (w.hdr.flags & fl::SYN) && !(w.hdr.flags & fl::ACK) &&
-        listener_ && listener_->port() == t.local_port && c->time_wait_accepts_syn(w.hdr)) {
+    if (c != nullptr && listener_ && listener_->port() == t.local_port) {
         // RFC 6191: a new incarnation ends TIME-WAIT early; its ISS lies beyond the old one.
-        const SeqNum iss = c->next_incarnation_iss();
-        ++counters.time_wait_reused;
-        c->abort(ctx, now);
-        auto v = listener_->on_segment(ctx, now, t, w.hdr, w.payload.size());
-        if (v.action == Listener::Action::NewConnection) new_slot(t).conn->accept_syn(ctx, now, w.hdr, listener_.get(), iss);
-        return;
+        if (auto iss = c->end_time_wait_for(ctx, now, w.hdr)) {
+            auto v = listener_->on_segment(ctx, now, t, w.hdr, w.payload.size());
+            if (v.action == Listener::Action::NewConnection) {
+                new_slot(t).conn->accept_syn(ctx, now, w.hdr, listener_.get(), iss);
+            }
+            return;
+        }
     }
     if (c != nullptr && c->state() != State::Closed) {
         c->on_segment(ctx, now, w.hdr, w.payload);
@@ -91,12 +91,7 @@ void Endpoint::deliver(const Wire& w, Instant now) {
         }
         return;
     }
-    // No connection and no listener: CLOSED.
-    ++counters.segs_in;
-    if (auto r = reset_for(w.hdr, w.payload.size())) {
-        out.push(OutSegment{t, *r, {}, {}});
-        ++counters.rst_sent;
-    }
+    reply_closed(ctx, t, w.hdr, w.payload.size());  // no connection and no listener: CLOSED
 }
 
 void Endpoint::tick(Instant now) {

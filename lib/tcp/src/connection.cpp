@@ -46,6 +46,20 @@ std::optional<TcpRepr> reset_for(const TcpRepr& seg, std::size_t payload_len) no
     return r;
 }
 
+bool send_reset_for(Context& ctx, const FourTuple& tuple, const TcpRepr& seg, std::size_t payload_len) noexcept {
+    auto r = reset_for(seg, payload_len);
+    if (!r) return false;
+    ctx.out.push(OutSegment{tuple, *r, {}, {}});
+    ++ctx.counters.rst_sent;
+    ++ctx.counters.segs_out;
+    return true;
+}
+
+void reply_closed(Context& ctx, const FourTuple& tuple, const TcpRepr& seg, std::size_t payload_len) noexcept {
+    ++ctx.counters.segs_in;
+    (void)send_reset_for(ctx, tuple, seg, payload_len);
+}
+
 std::uint8_t window_shift_for(std::size_t buffer) noexcept {
     std::uint8_t shift = 0;
     while (shift < 14 && (buffer >> shift) > 0xffff) ++shift;
@@ -289,6 +303,15 @@ void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, By
     on_segment(ctx, now, ack, payload);
 }
 
+std::optional<SeqNum> Connection::end_time_wait_for(Context& ctx, Instant now, const TcpRepr& seg) noexcept {
+    const bool bare_syn = (seg.flags & fl::SYN) && !(seg.flags & fl::ACK);
+    if (!bare_syn || !time_wait_accepts_syn(seg)) return std::nullopt;
+    const SeqNum iss = next_incarnation_iss();
+    ++ctx.counters.time_wait_reused;
+    abort(ctx, now);
+    return iss;
+}
+
 bool Connection::time_wait_accepts_syn(const TcpRepr& syn) const noexcept {
     if (state_ != State::TimeWait) return false;
     // RFC 6191: with timestamps, a SYN whose TSval is newer than TS.Recent is a new incarnation;
@@ -319,14 +342,14 @@ void Connection::negotiate_options(const Config& cfg, const wire::TcpOptions& pe
 // ---------------------------------------------------------------------------
 
 void Connection::on_segment(Context& ctx, Instant now, const TcpRepr& seg, Bytes payload) noexcept {
+    if (state_ == State::Closed) {
+        // §3.10.7.1: "all data in the incoming segment is discarded ... a reset is sent".
+        reply_closed(ctx, tuple_, seg, payload.size());
+        return;
+    }
     ++ctx.counters.segs_in;
     switch (state_) {
         case State::Closed:
-            // §3.10.7.1: "all data in the incoming segment is discarded ... a reset is sent".
-            if (auto r = reset_for(seg, payload.size())) {
-                ctx.out.push(OutSegment{tuple_, *r, {}, {}});
-                ++ctx.counters.rst_sent;
-            }
             return;
         case State::Listen:
             return;  // listeners are Listener objects, never a Connection

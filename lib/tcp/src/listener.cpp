@@ -36,12 +36,7 @@ Listener::Verdict Listener::on_segment(Context& ctx, Instant now, const FourTupl
                 ++ctx.counters.syn_cookies_bad;
             }
         }
-        if (auto r = reset_for(seg, payload_len)) {
-            ctx.out.push(OutSegment{tuple, *r, {}, {}});
-            ++ctx.counters.rst_sent;
-            ++ctx.counters.segs_out;
-            return {Action::Replied, {}};
-        }
+        if (send_reset_for(ctx, tuple, seg, payload_len)) return {Action::Replied, {}};
         return {};
     }
     // "third, check for a SYN"

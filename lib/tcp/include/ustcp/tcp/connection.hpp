@@ -39,6 +39,14 @@ class Listener;
 /// Never a RST in answer to a RST (nullopt). Ports are swapped for the reply.
 std::optional<wire::TcpRepr> reset_for(const wire::TcpRepr& seg, std::size_t payload_len) noexcept;
 
+/// Queues the reset_for() reply to `seg` (from `tuple`, our side first) and counts it.
+/// Returns false when no reply is due (`seg` is a RST).
+bool send_reset_for(Context& ctx, const FourTuple& tuple, const wire::TcpRepr& seg, std::size_t payload_len) noexcept;
+
+/// A segment for `tuple` found no connection and no listener (CLOSED): counts it and
+/// answers it with send_reset_for().
+void reply_closed(Context& ctx, const FourTuple& tuple, const wire::TcpRepr& seg, std::size_t payload_len) noexcept;
+
 /// The window-scale shift that lets a 16-bit window describe `buffer` bytes (RFC 7323 §2.3, at most 14).
 std::uint8_t window_shift_for(std::size_t buffer) noexcept;
 
@@ -108,6 +116,10 @@ public:
     [[nodiscard]] bool time_wait_accepts_syn(const wire::TcpRepr& syn) const noexcept;
     /// ISS a new incarnation should use so its sequence space lies beyond this one's.
     [[nodiscard]] SeqNum next_incarnation_iss() const noexcept { return snd_nxt_ + 65535 + 2; }
+    /// The demux's TIME-WAIT step: when this TCB is in TIME-WAIT and `seg` is a bare SYN of a
+    /// new incarnation (time_wait_accepts_syn), deletes this TCB and returns the ISS the new
+    /// connection must pass to accept_syn(); otherwise nullopt and nothing changes.
+    std::optional<SeqNum> end_time_wait_for(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
 
     // ---- Status ----
     [[nodiscard]] State state() const noexcept { return state_; }
