@@ -15,8 +15,6 @@ using tcp::State;
 
 struct Host::Conn {
     tcp::Config cfg;  // the system configuration plus its socket's options, when it was created
-    std::vector<std::uint8_t> send_storage;
-    std::vector<std::uint8_t> recv_storage;
     std::unique_ptr<tcp::Connection> c;
     int fd = -1;            // the fd that owns it; -1 before accept() and after close()
     bool err_taken = false;  // its failure was reported to the application (sk_err cleared)
@@ -100,15 +98,14 @@ tcp::Config Host::effective_config(const SocketOptions& o) const {
 
 Host::CallCtx Host::ctx(const tcp::Config& cfg) noexcept {
     // Deferred ACKs: the runner ends a burst when the clock moves or it looks at the wire.
-    return CallCtx{tcp::Context{cfg, stack_.out, stack_.counters, stack_.budget, stack_.isn, stack_.cookies, true}};
+    return CallCtx{tcp::Context{cfg, stack_.out, stack_.counters, stack_.budget, stack_.isn, stack_.cookies, stack_.bufs,
+                                   true}};
 }
 
 Host::Conn& Host::new_conn(const FourTuple& t, const tcp::Config& cfg) {
     auto c = std::make_unique<Conn>();
     c->cfg = cfg;
-    c->send_storage.resize(cfg.send_buffer);
-    c->recv_storage.resize(cfg.recv_buffer);
-    c->c = std::make_unique<tcp::Connection>(t, c->send_storage, c->recv_storage);
+    c->c = std::make_unique<tcp::Connection>(t);
     Conn& ref = *c;
     conns_.push_back(std::move(c));
     flows_[t] = &ref;  // a previous incarnation stays in conns_
@@ -127,7 +124,7 @@ void Host::drain() {
         sent_.push_back(SentSegment{now_, s.tuple, s.hdr, s.payload_len()});
     }
     // Events need no bookkeeping here: the socket layer reads state from the connections.
-    stack_.out.clear();
+    stack_.done_with_output();
 }
 
 std::optional<int> Host::take_sk_err(Conn& c) {

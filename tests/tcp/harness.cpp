@@ -33,9 +33,7 @@ void Endpoint::listen(std::uint16_t port, std::uint32_t accept_backlog, std::uin
 
 Endpoint::Slot& Endpoint::new_slot(const FourTuple& t) {
     auto slot = std::make_unique<Slot>();
-    slot->send_storage.resize(cfg.send_buffer);
-    slot->recv_storage.resize(cfg.recv_buffer);
-    slot->conn = std::make_unique<Connection>(t, slot->send_storage, slot->recv_storage);
+    slot->conn = std::make_unique<Connection>(t);
     auto& ref = *slot;
     auto it = flows_.find(t);
     if (it != flows_.end()) graveyard_.push_back(std::move(it->second));
@@ -112,15 +110,15 @@ std::vector<Wire> Endpoint::drain() {
     std::vector<Wire> v;
     for (const OutSegment& s : out.segments()) {
         Wire w{s.tuple, s.hdr, {}};
-        w.payload.assign(s.payload.begin(), s.payload.end());
-        w.payload.insert(w.payload.end(), s.payload2.begin(), s.payload2.end());
+        w.payload.resize(s.payload_len());
+        s.copy_payload(w.payload.data());
         v.push_back(std::move(w));
     }
     for (const Event& e : out.events()) {
         events.push_back(RecordedEvent{e.kind, e.kind == EventKind::Error ? std::optional<Error>(e.error) : std::nullopt,
                                        e.conn});
     }
-    out.clear();
+    done_with_output();
     return v;
 }
 

@@ -67,8 +67,6 @@ public:
 
 private:
     struct Slot {
-        std::vector<std::uint8_t> send_storage;
-        std::vector<std::uint8_t> recv_storage;
         std::unique_ptr<Connection> conn;
     };
     Slot& new_slot(const FourTuple& t);

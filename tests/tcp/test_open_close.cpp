@@ -416,8 +416,10 @@ TEST_F(Pair, TimeWaitWithoutTimestampsUsesSequenceNumbers) {
     EXPECT_TRUE(s.time_wait_accepts_syn(syn));
 }
 
-TEST(ConnectionLayout, ControlBlockFitsIn512Bytes) {
-    static_assert(sizeof(Connection) <= 512, "TCB excluding buffers must stay within 512 bytes");
+TEST(ConnectionLayout, ControlBlockFitsIn640Bytes) {
+    // Ten cache lines: the state machine, RTT estimator, congestion control, queue heads and
+    // the per-connection counters (payload lives in buffers outside). Linux's tcp_sock is ~2 KiB.
+    static_assert(sizeof(Connection) <= 640, "TCB excluding buffers must stay within 640 bytes");
     SUCCEED() << sizeof(Connection);
 }
 

@@ -3,6 +3,8 @@
 #include "ustcp/tcp/connection.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 #include "ustcp/tcp/listener.hpp"
 
@@ -49,7 +51,7 @@ std::optional<TcpRepr> reset_for(const TcpRepr& seg, std::size_t payload_len) no
 bool send_reset_for(Context& ctx, const FourTuple& tuple, const TcpRepr& seg, std::size_t payload_len) noexcept {
     auto r = reset_for(seg, payload_len);
     if (!r) return false;
-    ctx.out.push(OutSegment{tuple, *r, {}, {}});
+    ctx.out.push(OutSegment{tuple, *r, {}, 0});
     ++ctx.counters.rst_sent;
     ++ctx.counters.segs_out;
     return true;
@@ -72,8 +74,12 @@ std::uint32_t ts_offset_for(const Context& ctx, const FourTuple& t) noexcept {
     return ctx.isn.isn(t.reversed(), Instant{}).value();
 }
 
-Connection::Connection(const FourTuple& tuple, MutBytes send_storage, MutBytes recv_storage) noexcept
-    : tuple_(tuple), send_(send_storage), recv_(recv_storage) {}
+Connection::Connection(const FourTuple& tuple) noexcept : tuple_(tuple) {}
+
+std::uint32_t Connection::free_recv_space() const noexcept {
+    const std::uint32_t held = rcvq_.held();
+    return held >= rcv_buf_ ? 0 : rcv_buf_ - held;
+}
 
 std::uint32_t Connection::rcv_wnd() const noexcept {
     // Free buffer space, as far as a window field can say it (unscaled until the handshake is
@@ -81,9 +87,15 @@ std::uint32_t Connection::rcv_wnd() const noexcept {
     // right edge). The acceptance test of §3.10.7.4 and RFC 5961 use this, so a segment beyond
     // anything we advertised is outside the window.
     const std::uint32_t limit = handshake_done() ? std::uint32_t{0xffff} << rcv_wscale_ : 0xffff;
-    const auto free = std::min<std::uint32_t>(static_cast<std::uint32_t>(recv_.free()), limit);
-    const std::int32_t promised = rcv_adv_ - rcv_nxt_;
-    return std::max<std::uint32_t>(free, promised > 0 ? static_cast<std::uint32_t>(promised) : 0);
+    const auto free = std::min<std::uint32_t>(free_recv_space(), limit);
+    const std::int32_t p = rcv_adv_ - rcv_nxt_;
+    const std::uint32_t promised = p > 0 ? static_cast<std::uint32_t>(p) : 0;
+    // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): keep RCV.NXT + RCV.WND fixed until the
+    // window can move right by min(Fr * RCV.BUFF, Eff.snd.MSS), Fr = 1/2, so that the sender
+    // is never invited to send a sliver.
+    const std::uint32_t step = std::min<std::uint32_t>(rcv_buf_ / 2, rcv_mss_);
+    if (free > promised && free - promised >= step) return free;
+    return promised;
 }
 
 std::uint32_t Connection::ts_now(Instant now) const noexcept { return ts_clock(now, ts_offset_); }
@@ -93,6 +105,22 @@ std::size_t Connection::unacked_data() const noexcept {
     if (!syn_acked_ && n > 0) --n;  // our SYN
     if (fin_sent_ && n > 0) --n;         // our FIN (always the last sequence number sent)
     return n;
+}
+
+void Connection::release_buffers(Context& ctx) noexcept {
+    sndq_.clear(ctx.bufs);
+    rcvq_.clear(ctx.bufs);
+    fin_ooo_ = false;
+}
+
+void Connection::set_nodelay(Context& ctx, Instant now, bool on) noexcept {
+    nodelay_ = on;
+    if (on && state_ != State::Closed) output(ctx, now);  // what Nagle held goes now
+}
+
+void Connection::set_keepalive(const Context& ctx, Instant now, bool on) noexcept {
+    keepalive_ = on;
+    rearm_keepalive(ctx, now);
 }
 
 // ---------------------------------------------------------------------------
@@ -111,8 +139,11 @@ Result<void, Error> Connection::connect(Context& ctx, Instant now) noexcept {
     iss_ = ctx.isn.isn(tuple_, now);
     snd_una_ = iss_;
     snd_nxt_ = iss_ + 1;
+    snd_rxt_ = snd_nxt_;
+    snd_sml_ = snd_una_;
     ts_offset_ = ts_offset_for(ctx, tuple_);
-    rcv_wscale_ = ctx.cfg.window_scaling ? window_shift_for(recv_.capacity()) : 0;
+    take_config(ctx.cfg);
+    rcv_wscale_ = ctx.cfg.window_scaling ? window_shift_for(rcv_buf_) : 0;
     ws_ok_ = ctx.cfg.window_scaling;
     rtt_ = RttEstimator(RttConfig::from(ctx.cfg));
     state_ = State::SynSent;
@@ -140,22 +171,85 @@ Result<std::size_t, Error> Connection::send(Context& ctx, Instant now, Bytes dat
     if (fin_queued_) return Err(Error::BrokenPipe);
     if (data.empty()) return std::size_t{0};
     // SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after entering ESTABLISHED state."
-    const std::size_t n = send_.push(data);
-    if (n == 0) return Err(Error::WouldBlock);
+    const std::size_t want = std::min(data.size(), send_space());
+    if (want == 0) {
+        write_blocked_ = true;
+        return Err(Error::WouldBlock);
+    }
+    // Small writes fill the spare room of the last buffer this connection copied into; the
+    // rest goes into fresh buffers from the engine's pool.
+    std::size_t n = sndq_.fill_tail(data.data(), static_cast<std::uint32_t>(want));
+    while (n < want) {
+        const MutBuf m = ctx.bufs.alloc(static_cast<std::uint32_t>(want - n));
+        if (m.handle == nullptr) break;
+        const auto k = static_cast<std::uint32_t>(std::min<std::size_t>(m.cap, want - n));
+        std::memcpy(m.data, data.data() + n, k);
+        BufNode* node = ctx.bufs.take(BufRef{m.handle, m.data, k});
+        if (node == nullptr) {
+            ctx.bufs.drop_handle(m.handle);
+            break;
+        }
+        node->room = m.cap - k;
+        sndq_.append(node);
+        n += k;
+    }
+    if (n < data.size()) write_blocked_ = true;
+    if (n == 0) {
+        ++ctx.counters.drop_no_buffer;
+        return Err(Error::WouldBlock);
+    }
     output(ctx, now);
     return n;
 }
 
+Result<std::size_t, Error> Connection::send_buf(Context& ctx, Instant now, BufRef buf) noexcept {
+    if (auto r = send(ctx, now, Bytes{}); !r) return r;  // the same state checks, nothing queued
+    if (buf.len == 0) return std::size_t{0};
+    if (!sndq_.empty() && buf.len > send_space()) {
+        write_blocked_ = true;
+        return Err(Error::WouldBlock);
+    }
+    BufNode* node = ctx.bufs.take(buf);
+    if (node == nullptr) {
+        write_blocked_ = true;
+        ++ctx.counters.drop_no_buffer;
+        return Err(Error::WouldBlock);
+    }
+    sndq_.append(node);
+    output(ctx, now);
+    return std::size_t{buf.len};
+}
+
+void Connection::maybe_window_update(Context& ctx, Instant now, std::uint32_t before) noexcept {
+    // Reading opened the window: tell the peer when it grew by two segments or half the buffer
+    // (RFC 9293 §3.8.6.2.2, RFC 1122 §4.2.3.3), or when it had been too small for a segment.
+    if (!is_synchronized(state_) || state_ == State::TimeWait || fin_received_) return;
+    const std::uint32_t after = rcv_wnd();
+    if (after <= before) return;
+    const std::uint32_t opened = after - before;
+    if (opened >= 2u * rcv_mss_ || opened >= rcv_buf_ / 2 || (before < rcv_mss_ && after >= rcv_mss_)) {
+        send_ack(ctx, now);
+    }
+}
+
 Result<std::size_t, Error> Connection::receive(Context& ctx, Instant now, MutBytes out) noexcept {
-    if (!recv_.empty()) {
-        const std::uint16_t before = advertised_window();
-        const std::size_t n = recv_.pop(out);
-        // Window update when reading opened the window by two segments or half the buffer.
-        const std::uint32_t opened = (static_cast<std::uint32_t>(advertised_window()) - before) << rcv_wscale_;
-        if (is_synchronized(state_) && state_ != State::TimeWait &&
-            (opened >= 2u * snd_mss_ || opened >= recv_.capacity() / 2)) {
-            send_ack(ctx, now);
-        }
+    if (rcvq_.readable() > 0) {
+        const std::uint32_t before = rcv_wnd();
+        const std::size_t n = rcvq_.read(ctx.bufs, out);
+        maybe_window_update(ctx, now, before);
+        return n;
+    }
+    if (fin_received_) return std::size_t{0};
+    if (failure_) return Err(*failure_);
+    if (state_ == State::Closed || state_ == State::Listen) return Err(Error::NotConnected);
+    return Err(Error::WouldBlock);
+}
+
+Result<std::size_t, Error> Connection::receive_bufs(Context& ctx, Instant now, std::span<BufRef> out) noexcept {
+    if (rcvq_.readable() > 0) {
+        const std::uint32_t before = rcv_wnd();
+        const std::size_t n = rcvq_.take(ctx.bufs, out);
+        maybe_window_update(ctx, now, before);
         return n;
     }
     if (fin_received_) return std::size_t{0};
@@ -178,7 +272,7 @@ Result<void, Error> Connection::shutdown_write(Context& ctx, Instant now) noexce
         case State::SynReceived:
             if (fin_queued_) return Err(Error::Closing);
             fin_queued_ = true;
-            if (send_.empty()) {
+            if (sndq_.empty()) {
                 // "If no SENDs have been issued and there is no pending data to send, then form a
                 // FIN segment and send it, and enter FIN-WAIT-1 state; otherwise, queue for
                 // processing after entering ESTABLISHED state." Our SYN may still be unacknowledged:
@@ -186,6 +280,7 @@ Result<void, Error> Connection::shutdown_write(Context& ctx, Instant now) noexce
                 state_ = State::FinWait1;
                 emit(ctx, now, fl::FIN | fl::ACK, snd_nxt_, 0, 0);
                 snd_nxt_ += 1;
+                snd_rxt_ = snd_nxt_;
                 fin_sent_ = true;
             }
             return {};
@@ -217,7 +312,7 @@ Result<void, Error> Connection::close(Context& ctx, Instant now) noexcept {
         return {};
     }
     app_closed_ = true;
-    if (!recv_.empty()) {
+    if (rcvq_.readable() > 0) {
         // Closing with unread data loses it: tell the peer with a reset (RFC 2525 §2.17).
         abort(ctx, now);
         return {};
@@ -240,8 +335,7 @@ void Connection::abort(Context& ctx, Instant /*now*/) noexcept {
             // CLOSED, SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: "delete the TCB".
             break;
     }
-    send_.clear();
-    recv_.clear();
+    release_buffers(ctx);
     if (state_ != State::Closed) enter_closed(ctx);
 }
 
@@ -260,10 +354,13 @@ void Connection::accept_syn(Context& ctx, Instant now, const TcpRepr& syn, Liste
     irs_ = syn.seq;
     rcv_nxt_ = syn.seq + 1;
     rcv_adv_ = rcv_nxt_;
+    take_config(ctx.cfg);
     negotiate_options(ctx.cfg, syn.options);
     iss_ = iss.value_or(ctx.isn.isn(tuple_, now));
     snd_una_ = iss_;
     snd_nxt_ = iss_ + 1;
+    snd_rxt_ = snd_nxt_;
+    snd_sml_ = snd_una_;
     ts_offset_ = ts_offset_for(ctx, tuple_);
     snd_wnd_ = syn.window;  // RFC 7323 §2.2: the window in a SYN is never scaled
     max_snd_wnd_ = snd_wnd_;
@@ -277,6 +374,11 @@ void Connection::accept_syn(Context& ctx, Instant now, const TcpRepr& syn, Liste
 
 void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, Bytes payload,
                                const SynCookieOptions& opts, Listener* listener) noexcept {
+    accept_cookie(ctx, now, ack, copy_in(ctx, payload), opts, listener);
+}
+
+void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, BufRef payload,
+                               const SynCookieOptions& opts, Listener* listener) noexcept {
     // The handshake's state was carried by the cookie: rebuild the TCB as SYN-RECEIVED
     // would have left it, then let the ACK move it to ESTABLISHED.
     passive_ = true;
@@ -286,14 +388,17 @@ void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, By
     irs_ = ack.seq - 1;
     snd_una_ = iss_;
     snd_nxt_ = ack.ack;
+    snd_rxt_ = snd_nxt_;
+    snd_sml_ = snd_una_;
     rcv_nxt_ = ack.seq;
     rcv_adv_ = rcv_nxt_;
     ts_offset_ = ts_offset_for(ctx, tuple_);
+    take_config(ctx.cfg);
     ts_ok_ = opts.timestamps && ctx.cfg.timestamps;
     sack_ok_ = opts.sack_permitted && ctx.cfg.sack;
     ws_ok_ = opts.wscale.has_value() && ctx.cfg.window_scaling;
     snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*opts.wscale, 14) : 0;
-    rcv_wscale_ = ws_ok_ ? window_shift_for(recv_.capacity()) : 0;
+    rcv_wscale_ = ws_ok_ ? window_shift_for(rcv_buf_) : 0;
     snd_mss_ = static_cast<std::uint16_t>(std::min(opts.mss, ctx.cfg.mss) - (ts_ok_ ? kTsOptionLen : 0));
     if (ts_ok_ && ack.options.timestamps) ts_recent_ = ack.options.timestamps->val;
     last_ack_sent_ = rcv_nxt_;
@@ -312,6 +417,27 @@ std::optional<SeqNum> Connection::end_time_wait_for(Context& ctx, Instant now, c
     return iss;
 }
 
+void Connection::take_config(const Config& cfg) noexcept {
+    snd_buf_ = cfg.send_buffer;
+    rcv_buf_ = cfg.recv_buffer;
+    nodelay_ = cfg.nodelay;
+    keepalive_ = cfg.keepalive;
+    quickack_left_ = cfg.quickack;
+    rcv_mss_ = std::min<std::uint16_t>(cfg.mss, 536);
+}
+
+BufRef copy_in(Context& ctx, Bytes payload) noexcept {
+    if (payload.empty()) return {};
+    const MutBuf m = ctx.bufs.alloc(static_cast<std::uint32_t>(payload.size()));
+    if (m.handle == nullptr || m.cap < payload.size()) {
+        if (m.handle != nullptr) ctx.bufs.drop_handle(m.handle);
+        ++ctx.counters.drop_no_buffer;
+        return {};
+    }
+    std::memcpy(m.data, payload.data(), payload.size());
+    return BufRef{m.handle, m.data, static_cast<std::uint32_t>(payload.size())};
+}
+
 bool Connection::time_wait_accepts_syn(const TcpRepr& syn) const noexcept {
     if (state_ != State::TimeWait) return false;
     // RFC 6191: with timestamps, a SYN whose TSval is newer than TS.Recent is a new incarnation;
@@ -325,7 +451,7 @@ void Connection::negotiate_options(const Config& cfg, const wire::TcpOptions& pe
     // used as 14 (§2.3).
     ws_ok_ = cfg.window_scaling && peer.wscale.has_value();
     snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*peer.wscale, 14) : 0;
-    rcv_wscale_ = ws_ok_ ? window_shift_for(recv_.capacity()) : 0;
+    rcv_wscale_ = ws_ok_ ? window_shift_for(rcv_buf_) : 0;
     sack_ok_ = cfg.sack && peer.sack_permitted;
     // RFC 7323 §3.2: timestamps only if the peer's SYN had them.
     ts_ok_ = cfg.timestamps && peer.timestamps.has_value();
@@ -342,12 +468,21 @@ void Connection::negotiate_options(const Config& cfg, const wire::TcpOptions& pe
 // ---------------------------------------------------------------------------
 
 void Connection::on_segment(Context& ctx, Instant now, const TcpRepr& seg, Bytes payload) noexcept {
+    BufRef b = copy_in(ctx, payload);
+    if (!payload.empty() && b.handle == nullptr) return;  // no buffer: dropped and counted, as a NIC would
+    on_segment(ctx, now, seg, b);
+}
+
+void Connection::on_segment(Context& ctx, Instant now, const TcpRepr& seg, BufRef buf) noexcept {
+    const Bytes payload(buf.data, buf.len);
     if (state_ == State::Closed) {
         // §3.10.7.1: "all data in the incoming segment is discarded ... a reset is sent".
         reply_closed(ctx, tuple_, seg, payload.size());
+        ctx.bufs.drop_handle(buf.handle);
         return;
     }
     ++ctx.counters.segs_in;
+    ++stats_.segs_in;
     switch (state_) {
         case State::Closed:
             return;
@@ -376,15 +511,24 @@ void Connection::on_segment(Context& ctx, Instant now, const TcpRepr& seg, Bytes
                 ++ctx.counters.drop_no_ack;
                 break;
             }
-            if (!process_ack(ctx, now, seg)) break;
-            // "sixth, check the URG bit": urgent data is delivered inline (RFC 6093); nothing to do.
+            if (!process_ack(ctx, now, seg, payload.size())) break;
+            // Something arrived from the peer: keepalive's idle time starts again.
+            if (keepalive_) rearm_keepalive(ctx, now);
+            // "sixth, check the URG bit": urgent data is delivered inline (RFC 6093): the urgent
+            // pointer is ignored and the octets are ordinary data; nothing to do.
             // "seventh, process the segment text"
-            if (!process_text(ctx, a)) break;
+            if (!process_text(ctx, now, a, buf)) break;
+            // A FIN that arrived ahead of data is processed once the data before it is in.
+            if (fin_ooo_ && rcv_nxt_ == fin_seq_) {
+                fin_ooo_ = false;
+                a.fin = true;
+            }
             // "eighth, check the FIN bit"
             if (a.fin) process_fin(ctx, now);
             break;
         }
     }
+    ctx.bufs.drop_handle(buf.handle);  // payload not kept (nothing, or all of it, was new)
     if (state_ == State::Closed) return;
     output(ctx, now);
     if (ack_now_ && !ctx.defer_acks) send_ack(ctx, now);
@@ -570,7 +714,7 @@ void Connection::check_syn(Context& ctx, Instant now) noexcept {
     fail(ctx, Error::ConnectionReset);
 }
 
-bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noexcept {
+bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg, std::size_t payload_len) noexcept {
     if (!handshake_done()) {
         // SYN-RECEIVED (or FIN-WAIT-1 entered from it by CLOSE before our SYN was acknowledged):
         // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue processing"
@@ -621,43 +765,32 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noex
     // unacknowledged or unsent here and its ACKs must free the send buffer and move the window.
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
     // retransmission queue that are thereby entirely acknowledged are removed."
+    const std::uint32_t seg_wnd = static_cast<std::uint32_t>(seg.window) << snd_wscale_;
     if (snd_una_ < seg.ack) {
         const auto flight = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
-        std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
-        if (!syn_acked_) {  // our SYN
-            --acked;
-            syn_acked_ = true;
-        }
-        const std::size_t data = std::min<std::size_t>(acked, send_.size());
-        send_.consume(data);
-        snd_una_ = seg.ack;
-        rtx_count_ = 0;
-        // RFC 6298 §2 / RFC 7323 §4: an RTT sample from the echoed timestamp when timestamps
-        // are on (with the Appendix G gains for several samples per RTT), else from the one
-        // timed segment (Karn's algorithm inside RttEstimator).
-        if (ts_ok_) {
-            if (seg.options.timestamps && seg.options.timestamps->ecr != 0) {
-                const auto ms = static_cast<std::int32_t>(ts_now(now) - seg.options.timestamps->ecr);
-                (void)rtt_.sample(Duration::millis(ms), RttEstimator::expected_samples(flight, snd_mss_));
-            }
-        } else {
-            (void)rtt_.on_ack(seg.ack, now);
-        }
-        if (snd_una_ == snd_nxt_) {
-            rtx_deadline_ = kNever;
-        } else {
-            arm_rtx(now);
-        }
-        if (data > 0 && !fin_queued_) ctx.out.event(EventKind::Writable, this);
+        on_data_acked(ctx, now, seg, static_cast<std::uint32_t>(seg.ack - snd_una_), flight);
+    } else if (seg.ack == snd_una_ && snd_nxt_ != snd_una_ && payload_len == 0 &&
+               !(seg.flags & (fl::SYN | fl::FIN)) && seg_wnd == snd_wnd_ && persist_deadline_ == kNever) {
+        // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN on the ACK,
+        // SEG.ACK == SND.UNA and the window unchanged. (Replies to zero-window probes are not.)
+        on_duplicate_ack(ctx, now);
     }
     // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If (SND.WL1 < SEG.SEQ or
     // (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, and
     // SND.WL2 <- SEG.ACK." (SEG.ACK < SND.UNA, a duplicate, "can be ignored".)
     if (snd_una_ <= seg.ack && (snd_wl1_ < seg.seq || (snd_wl1_ == seg.seq && snd_wl2_ <= seg.ack))) {
-        snd_wnd_ = static_cast<std::uint32_t>(seg.window) << snd_wscale_;
+        snd_wnd_ = seg_wnd;
         max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
         snd_wl1_ = seg.seq;
         snd_wl2_ = seg.ack;
+        if (snd_wnd_ > 0 && persist_deadline_ != kNever) {
+            // The window reopened: probing ends. A probe octet the peer did not take is sent
+            // again first (go-back from SND.UNA), so nothing is skipped or sent twice as new.
+            persist_deadline_ = kNever;
+            persist_backoff_ = 0;
+            snd_rxt_ = snd_una_;
+            if (snd_una_ != snd_nxt_) arm_rtx(now);
+        }
     }
 
     if (state_ == State::FinWait1 && fin_acked()) {
@@ -676,15 +809,18 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg) noex
     return true;
 }
 
-bool Connection::process_text(Context& ctx, Arrival& a) noexcept {
+bool Connection::process_text(Context& ctx, Instant now, Arrival& a, BufRef& buf) noexcept {
     if (a.payload.empty()) {
         // A bare FIN beyond RCV.NXT is out of order like data there: data before it is still
         // missing, so it must not be processed yet ("segments with higher beginning sequence
         // numbers SHOULD be held for later processing"; the FIN step advances RCV.NXT by one
-        // and would skip the hole). Part 1 keeps no queue: drop it, and the duplicate ACK
-        // tells the sender where the hole starts.
+        // and would skip the hole). It is remembered and processed when the hole is filled;
+        // the duplicate ACK tells the sender where the hole starts.
         if (a.fin && a.seq != rcv_nxt_) {
-            ++ctx.counters.drop_out_of_order;
+            if (!fin_received_) {
+                fin_ooo_ = true;
+                fin_seq_ = a.seq;
+            }
             a.fin = false;
             ack_now_ = true;
         }
@@ -704,27 +840,133 @@ bool Connection::process_text(Context& ctx, Arrival& a) noexcept {
     if (app_closed_) {
         // Data for an application that closed: it can never be read, so reset (RFC 2525 §2.17).
         send_rst(ctx, snd_nxt_);
-        send_.clear();
-        recv_.clear();
+        release_buffers(ctx);
         enter_closed(ctx);
         return false;
     }
-    if (a.seq != rcv_nxt_) {
-        // Beyond RCV.NXT: a hole before it. Part 1 keeps no out-of-order queue; an immediate
-        // (duplicate) ACK tells the sender where the hole starts.
-        ++ctx.counters.drop_out_of_order;
+    const auto len = static_cast<std::uint32_t>(a.payload.size());
+    if (len > rcv_mss_) rcv_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(len, ctx.cfg.mss));
+    ++stats_.data_segs_in;
+    // The payload stays in the buffer it came in: a node records the part of it inside the
+    // window (check_sequence() trimmed the span), and the queue trims overlaps further.
+    BufNode* n = ctx.bufs.take(BufRef{buf.handle, a.payload.data(), len});
+    if (n == nullptr) {
+        // No node left: drop the text (the peer retransmits it) but keep the ACK's news.
+        ++ctx.counters.drop_no_buffer;
+        ++stats_.no_buffer_drops;
+        a.fin = false;
+        return true;
+    }
+    buf.handle = nullptr;  // the queue owns it now
+    n->seq = a.seq;
+    const bool in_order = a.seq == rcv_nxt_;
+    const RecvQueue::Insert r = rcvq_.insert(ctx.bufs, n, rcv_nxt_);
+    if (!in_order) {
+        // "Out-of-order data ... SHOULD be acknowledged immediately" (RFC 5681 §4.2): the
+        // duplicate ACK names the hole's start. A FIN on it waits for the hole to fill.
+        ++stats_.ooo_segs;
+        ++stats_.dup_acks_out;
+        ++ctx.counters.ooo_queued;
+        if (a.fin && !fin_received_) {
+            fin_ooo_ = true;
+            fin_seq_ = a.seq + len;
+        }
         a.fin = false;
         ack_now_ = true;
         return true;
     }
     // "Once the TCP endpoint takes responsibility for the data, it advances RCV.NXT over the data
     // accepted ... Send an acknowledgment of the form <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."
-    const std::size_t n = recv_.push(a.payload);
-    rcv_nxt_ += static_cast<std::uint32_t>(n);
-    if (n < a.payload.size()) a.fin = false;
-    if (n > 0) ctx.out.event(EventKind::Readable, this);
-    ack_now_ = true;
+    rcv_nxt_ += r.advanced;
+    stats_.bytes_in += r.advanced;
+    if (r.advanced > 0) ctx.out.event(EventKind::Readable, this);
+    if (r.filled_hole || rcvq_.has_ooo()) {
+        ack_now_ = true;  // RFC 5681 §4.2: an ACK at once when a segment fills (part of) a gap
+    } else if (!a.fin) {
+        schedule_ack(ctx, now, len);
+    }
     return true;
+}
+
+void Connection::schedule_ack(Context& ctx, Instant now, std::uint32_t /*seg_len*/) noexcept {
+    // Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2): "an ACK SHOULD be generated for at least
+    // every second full-sized segment" and never be delayed beyond the timer (default 40 ms;
+    // 0 disables delaying).
+    if (quickack_left_ > 0) {
+        --quickack_left_;  // the quick-ACK start (Config::quickack)
+    } else if (ctx.cfg.delayed_ack > Duration::zero() &&
+               static_cast<std::uint32_t>(rcv_nxt_ - last_ack_sent_) < 2u * rcv_mss_) {
+        if (delack_deadline_ == kNever) delack_deadline_ = now + ctx.cfg.delayed_ack;
+        return;
+    }
+    ack_now_ = true;
+}
+
+void Connection::on_data_acked(Context& ctx, Instant now, const TcpRepr& seg, std::uint32_t acked,
+                               std::uint32_t flight) noexcept {
+    // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
+    // retransmission queue that are thereby entirely acknowledged are removed."
+    const std::uint32_t moved = acked;
+    if (!syn_acked_) {  // our SYN
+        --acked;
+        syn_acked_ = true;
+    }
+    const std::uint32_t data = std::min<std::uint32_t>(acked, sndq_.size());
+    sndq_.acked(ctx.bufs, data);
+    stats_.bytes_acked += data;
+    snd_una_ = seg.ack;
+    if (snd_rxt_ < snd_una_) snd_rxt_ = snd_una_;
+    rtx_count_ = 0;
+    unacked_since_ = now;
+    // RFC 6298 §2 / RFC 7323 §4: an RTT sample from the echoed timestamp when timestamps
+    // are on (with the Appendix G gains for several samples per RTT), else from the one
+    // timed segment (Karn's algorithm inside RttEstimator).
+    Duration sample = Duration::zero();
+    if (ts_ok_) {
+        if (seg.options.timestamps && seg.options.timestamps->ecr != 0) {
+            const auto ms = static_cast<std::int32_t>(ts_now(now) - seg.options.timestamps->ecr);
+            if (rtt_.sample(Duration::millis(ms), RttEstimator::expected_samples(flight, snd_mss_))) {
+                sample = Duration::millis(ms);
+            }
+        }
+    } else {
+        (void)rtt_.on_ack(seg.ack, now);  // the sample itself stays inside the estimator
+    }
+    if (snd_una_ == snd_nxt_) {
+        rtx_deadline_ = kNever;
+    } else {
+        arm_rtx(now);  // RFC 6298 §5.3: restart the timer when an ACK acknowledges new data
+    }
+    if (cc_started_) {
+        const cc::Response r = cc_.on_ack({moved, snd_una_, snd_nxt_, now, sample});
+        if (r.retransmit) retransmit_first(ctx, now);  // RFC 6582 §3.2 step 5: a partial ACK
+        if (r.restart_rto && snd_una_ != snd_nxt_) arm_rtx(now);
+    }
+    if (data > 0 && write_blocked_ && !fin_queued_ && send_space() > 0) {
+        write_blocked_ = false;
+        ctx.out.event(EventKind::Writable, this);
+    }
+}
+
+void Connection::on_duplicate_ack(Context& ctx, Instant now) noexcept {
+    ++stats_.dup_acks_in;
+    if (!cc_started_) return;
+    const cc::Response r = cc_.on_dup_ack({snd_una_, snd_nxt_, now});
+    if (r.retransmit) retransmit_first(ctx, now);  // RFC 5681 §3.2 step 2: fast retransmit
+    if (r.restart_rto) arm_rtx(now);
+}
+
+void Connection::retransmit_first(Context& ctx, Instant now) noexcept {
+    // The segment at SND.UNA, whatever cwnd and the window say (the RFCs' "retransmit the
+    // lost segment"). Go-back-N after an RTO continues from where it was.
+    if (snd_una_ == snd_nxt_) return;
+    const std::uint32_t avail = static_cast<std::uint32_t>(std::max<std::int32_t>(data_end() - snd_una_, 0));
+    const std::uint32_t len = std::min<std::uint32_t>(avail, snd_mss_);
+    if (len == 0 && !fin_sent_) return;
+    const std::uint32_t used = send_data(ctx, now, snd_una_, len);
+    ++stats_.retrans_fast;
+    ++ctx.counters.fast_retransmits;
+    if (snd_rxt_ < snd_una_ + used) snd_rxt_ = snd_una_ + used;
 }
 
 void Connection::process_fin(Context& ctx, Instant now) noexcept {
@@ -762,7 +1004,9 @@ void Connection::process_fin(Context& ctx, Instant now) noexcept {
 // Timers
 // ---------------------------------------------------------------------------
 
-Instant Connection::next_deadline() const noexcept { return std::min(rtx_deadline_, time_wait_deadline_); }
+Instant Connection::next_deadline() const noexcept {
+    return std::min({rtx_deadline_, time_wait_deadline_, delack_deadline_, persist_deadline_, keepalive_deadline_});
+}
 
 void Connection::on_deadline(Context& ctx, Instant now) noexcept {
     if (now >= time_wait_deadline_) {
@@ -770,7 +1014,22 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
         enter_closed(ctx);
         return;
     }
-    if (now < rtx_deadline_) return;
+    if (now >= delack_deadline_) {
+        delack_deadline_ = kNever;
+        if (is_synchronized(state_) && last_ack_sent_ != rcv_nxt_) {
+            ++stats_.delayed_acks;
+            ++ctx.counters.delayed_acks;
+            send_ack(ctx, now);
+        }
+    }
+    if (now >= rtx_deadline_) on_rto(ctx, now);
+    if (state_ == State::Closed) return;
+    if (now >= persist_deadline_) on_persist(ctx, now);
+    if (state_ == State::Closed) return;
+    if (now >= keepalive_deadline_) on_keepalive(ctx, now);
+}
+
+void Connection::on_rto(Context& ctx, Instant now) noexcept {
     if (is_synchronized(state_) && snd_una_ == snd_nxt_) {
         // Nothing is outstanding: output() armed the timer because a full outbox held back
         // new data before any of it was in flight. Not a loss: send, don't back off.
@@ -781,7 +1040,10 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
     const std::uint8_t limit = state_ == State::SynSent ? ctx.cfg.syn_retries
                                : !handshake_done()      ? ctx.cfg.synack_retries
                                                         : ctx.cfg.data_retries;
-    if (rtx_count_ >= limit) {
+    // RFC 5482-style user timeout: data unacknowledged for that long ends the connection.
+    const bool user_timeout = handshake_done() && ctx.cfg.user_timeout > Duration::zero() &&
+                              now - unacked_since_ >= ctx.cfg.user_timeout;
+    if (rtx_count_ >= limit || user_timeout) {
         ++ctx.counters.timeouts;
         if (!handshake_done() && passive_) {
             enter_closed(ctx);  // an embryonic connection that never completed: removed silently
@@ -792,6 +1054,7 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
     }
     ++rtx_count_;
     ++ctx.counters.retransmits;
+    ++stats_.rto_expiries;
     rtt_.on_timeout();  // RFC 6298 §5.5: back off the timer
     switch (state_) {
         case State::SynSent:
@@ -807,28 +1070,150 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
                 emit(ctx, now, fl::FIN | fl::ACK, iss_ + 1, 0, 0);
                 break;
             }
+            // RFC 5681 §3.1: after an RTO, ssthresh from FlightSize and cwnd = 1 SMSS; then
+            // go-back-N: everything from SND.UNA is sent again as cwnd opens.
+            if (cc_started_) cc_.on_timeout({snd_una_, snd_nxt_, now});
             // RFC 6298 §5.4: "Retransmit the earliest segment that has not been acknowledged".
-            const std::size_t data = unacked_data();
-            const std::size_t len = std::min<std::size_t>(data, snd_mss_);
-            std::uint8_t flags = fl::ACK;
-            if (len == data && fin_sent_) flags |= fl::FIN;
-            if (len > 0) flags |= fl::PSH;
-            if (len > 0 || (flags & fl::FIN)) {
-                emit(ctx, now, flags, snd_una_, 0, len);
-                const std::uint32_t end = static_cast<std::uint32_t>(len) + ((flags & fl::FIN) ? 1 : 0);
-                if (!ts_ok_) rtt_.on_transmit(snd_una_ + end, now, true);  // Karn: never timed
-            }
+            const std::uint32_t avail =
+                static_cast<std::uint32_t>(std::max<std::int32_t>(data_end() - snd_una_, 0));
+            const std::uint32_t len = std::min<std::uint32_t>(avail, snd_mss_);
+            const std::uint32_t used = send_data(ctx, now, snd_una_, len);
+            ++stats_.retrans_timeout;
+            snd_rxt_ = snd_una_ + used;
             break;
         }
     }
     arm_rtx(now);
+    if (ctx.cfg.user_timeout > Duration::zero() && handshake_done()) {
+        rtx_deadline_ = std::min(rtx_deadline_, unacked_since_ + ctx.cfg.user_timeout);
+        if (rtx_deadline_ <= now) rtx_deadline_ = now + Duration::millis(1);
+    }
+}
+
+void Connection::on_persist(Context& ctx, Instant now) noexcept {
+    persist_deadline_ = kNever;
+    if (!is_synchronized(state_) || !handshake_done() || fin_sent_) return;
+    const std::uint32_t unsent = static_cast<std::uint32_t>(std::max<std::int32_t>(data_end() - snd_nxt_, 0));
+    if (snd_wnd_ > 0) {
+        // A window too small for SWS avoidance to use, with nothing in flight: RFC 9293
+        // §3.8.6.2.1's override timeout sends what the window allows.
+        const SeqNum wnd_end = snd_una_ + snd_wnd_;
+        const std::int32_t usable = wnd_end - snd_nxt_;
+        if (unsent > 0 && usable > 0) {
+            const std::uint32_t len = std::min<std::uint32_t>({unsent, snd_mss_, static_cast<std::uint32_t>(usable)});
+            (void)send_data(ctx, now, snd_nxt_, len);
+            snd_rxt_ = snd_nxt_;
+            if (rtx_deadline_ == kNever) arm_rtx(now);
+        }
+        output(ctx, now);
+        return;
+    }
+    // Zero window (RFC 9293 §3.8.6.1): "The sending TCP peer must regularly transmit at least
+    // one octet of new data (if available), or retransmit to the receiving TCP peer, even if
+    // the send window is zero". One octet: new the first time, the same octet afterwards.
+    const std::uint8_t limit = ctx.cfg.data_retries;
+    if (persist_backoff_ >= limit && ctx.cfg.user_timeout > Duration::zero() &&
+        now - unacked_since_ >= ctx.cfg.user_timeout) {
+        ++ctx.counters.timeouts;
+        fail(ctx, Error::TimedOut);
+        return;
+    }
+    if (snd_nxt_ == snd_una_) {
+        if (unsent == 0) return;
+        (void)send_data(ctx, now, snd_nxt_, 1);
+        snd_rxt_ = snd_nxt_;
+    } else {
+        (void)send_data(ctx, now, snd_una_, 1);
+    }
+    ++stats_.window_probes;
+    ++ctx.counters.window_probes;
+    if (persist_backoff_ < 30) ++persist_backoff_;
+    arm_persist(ctx, now);
+}
+
+void Connection::on_keepalive(Context& ctx, Instant now) noexcept {
+    keepalive_deadline_ = kNever;
+    if (!keepalive_ || !is_synchronized(state_) || state_ == State::TimeWait || !handshake_done()) return;
+    if (snd_una_ != snd_nxt_) {  // data outstanding: the retransmission timer watches the peer
+        rearm_keepalive(ctx, now);
+        return;
+    }
+    if (keepalive_sent_ >= ctx.cfg.keepalive_count) {
+        ++ctx.counters.timeouts;
+        fail(ctx, Error::TimedOut);
+        return;
+    }
+    // RFC 9293 §3.8.4: a probe is "a segment with SEG.SEQ = SND.NXT-1", with no data; an
+    // acceptable-or-not segment the peer must answer with an ACK.
+    emit(ctx, now, fl::ACK, snd_una_ - 1, 0, 0);
+    ++keepalive_sent_;
+    ++stats_.keepalives;
+    ++ctx.counters.keepalives;
+    keepalive_deadline_ = now + ctx.cfg.keepalive_interval;
+}
+
+void Connection::rearm_keepalive(const Context& ctx, Instant now) noexcept {
+    keepalive_sent_ = 0;
+    keepalive_deadline_ = kNever;
+    if (keepalive_ && is_synchronized(state_) && state_ != State::TimeWait) {
+        keepalive_deadline_ = now + ctx.cfg.keepalive_idle;
+    }
 }
 
 void Connection::arm_rtx(Instant now) noexcept { rtx_deadline_ = now + std::max(rtt_.rto(), Duration::millis(1)); }
 
+void Connection::arm_persist(const Context& ctx, Instant now) noexcept {
+    // The probe interval: the RTO, doubled per probe, within [RTO min, persist max].
+    const Duration hi = std::max(ctx.cfg.persist_max, rtt_.config().rto_min);
+    Duration d = rtt_.base_rto();
+    for (std::uint8_t i = 0; i < persist_backoff_ && d < hi; ++i) d = d * 2;
+    persist_deadline_ = now + std::clamp(d, rtt_.config().rto_min, hi);
+}
+
+void Connection::start_cc(Context& ctx) noexcept {
+    // RFC 6928 §2 / RFC 5681 §3.1: one segment of initial window when the SYN or SYN-ACK had
+    // to be retransmitted.
+    cc_ = cc::make_congestion_control(ctx.cfg.cc, cc::Init{.smss = snd_mss_, .syn_retransmitted = rtx_count_ > 0});
+    cc_started_ = true;
+}
+
 // ---------------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------------
+
+std::uint32_t Connection::send_data(Context& ctx, Instant now, SeqNum seq, std::uint32_t max_len) noexcept {
+    const std::int32_t left = data_end() - seq;
+    const std::uint32_t len = std::min<std::uint32_t>(max_len, left > 0 ? static_cast<std::uint32_t>(left) : 0);
+    std::uint8_t flags = fl::ACK;
+    const bool at_end = seq + len == data_end();
+    if (len > 0 && at_end) flags |= fl::PSH;  // the last segment of what was written
+    // The FIN rides on the last data segment when the user has closed (the seed traces' "F."
+    // with data), and goes again with a retransmission that reaches it.
+    if (at_end && fin_queued_) flags |= fl::FIN;
+    if (len == 0 && !(flags & fl::FIN)) return 0;
+    emit(ctx, now, flags, seq, static_cast<std::size_t>(seq - snd_una_), len);
+    const std::uint32_t used = len + ((flags & fl::FIN) ? 1 : 0);
+    const SeqNum end = seq + used;
+    // Below SND.NXT the segment resends; beyond it, it is new (a resend may carry new data too).
+    const std::int32_t old = snd_nxt_ - seq;
+    const std::uint32_t again = old <= 0 ? 0 : std::min<std::uint32_t>(static_cast<std::uint32_t>(old), len);
+    stats_.bytes_retrans += again;
+    stats_.bytes_out += len - again;
+    if (len > 0) {
+        ++stats_.data_segs_out;
+        last_send_ = now;
+    }
+    if (old > 0) {
+        if (!ts_ok_) rtt_.on_transmit(end, now, true);  // Karn: never timed
+    } else {
+        if (snd_una_ == snd_nxt_) unacked_since_ = now;
+        if (len < snd_mss_) snd_sml_ = end;
+        if (!ts_ok_) rtt_.on_transmit(end, now, false);  // times it unless one is in flight
+    }
+    if (flags & fl::FIN) fin_sent_ = true;
+    if (snd_nxt_ < end) snd_nxt_ = end;
+    return used;
+}
 
 void Connection::output(Context& ctx, Instant now) noexcept {
     switch (state_) {
@@ -846,45 +1231,67 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         default:
             return;
     }
-    if (fin_sent_) return;
-    // New data from SND.NXT while the peer's window allows (Nagle and SWS avoidance: part 2).
-    const SeqNum wnd_end = snd_una_ + snd_wnd_;
+    if (!handshake_done()) return;
+    // RFC 5681 §4.1: restart from the initial window after an idle period longer than an RTO.
+    if (cc_started_ && snd_una_ == snd_nxt_ && data_end() != snd_nxt_ &&
+        cc::idle_restart_due(last_send_, now, rtt_.rto())) {
+        cc_.on_idle_restart({now, now - last_send_});
+    }
     for (;;) {
-        const std::size_t sent = unacked_data();
-        const std::size_t unsent = send_.size() - sent;
-        if (unsent == 0) break;
-        const std::int32_t usable = wnd_end - snd_nxt_;
+        // snd_rxt_ < SND.NXT: go-back-N after an RTO (or a probe octet to resend).
+        const bool rexmit = snd_rxt_ < snd_nxt_;
+        const SeqNum from = snd_rxt_;
+        const std::int32_t left = data_end() - from;
+        const std::uint32_t avail = left > 0 ? static_cast<std::uint32_t>(left) : 0;
+        if (avail == 0) {
+            if (rexmit && fin_sent_ && !outbox_full(ctx)) {
+                snd_rxt_ += send_data(ctx, now, from, 0);  // only the FIN is left to resend
+                continue;
+            }
+            break;
+        }
+        // The usable window: what both the peer's window and cwnd allow beyond SND.UNA
+        // (FlightSize measured from the go-back point while resending).
+        const std::uint32_t wnd = cc_started_ ? std::min(snd_wnd_, cc_.cwnd()) : snd_wnd_;
+        const std::int32_t usable = (snd_una_ + wnd) - from;
         if (usable <= 0) break;
+        std::uint32_t len = std::min<std::uint32_t>({avail, snd_mss_, static_cast<std::uint32_t>(usable)});
+        if (!rexmit && len < snd_mss_) {
+            // Sender SWS avoidance (RFC 9293 §3.8.6.2.1) and Nagle (RFC 896, with Minshall's
+            // refinement as Linux has it): a short segment goes only when it takes all that is
+            // queued and no other short segment is unacknowledged (or no-delay is on), or when
+            // it is at least half the largest window the peer offered. A FIN bypasses Nagle.
+            const bool all = len == avail;
+            const bool nagle_ok = nodelay_ || snd_sml_ <= snd_una_ || fin_queued_;
+            const bool sws_ok = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
+            if (!((all && nagle_ok) || sws_ok)) break;
+        }
         if (outbox_full(ctx)) {
             // The ACKs of what is in flight bring us back; with nothing in flight, the timer.
             if (rtx_deadline_ == kNever) arm_rtx(now);
             return;
         }
-        const std::size_t len = std::min<std::size_t>({unsent, snd_mss_, static_cast<std::size_t>(usable)});
-        std::uint8_t flags = fl::ACK;
-        if (len == unsent) flags |= fl::PSH;
-        // FIN rides on the last data segment when the user has closed (the seed traces' "F." with data).
-        if (fin_queued_ && len == unsent) flags |= fl::FIN;
-        emit(ctx, now, flags, snd_nxt_, sent, len);
-        snd_nxt_ += static_cast<std::uint32_t>(len);
-        if (flags & fl::FIN) {
-            snd_nxt_ += 1;
-            fin_sent_ = true;
-        }
-        if (!ts_ok_) rtt_.on_transmit(snd_nxt_, now, false);  // times it unless one is in flight
+        const std::uint32_t used = send_data(ctx, now, from, len);
+        if (used == 0) break;
+        snd_rxt_ += used;
+        if (rexmit) ++stats_.retrans_timeout;
         if (rtx_deadline_ == kNever) arm_rtx(now);
-        if (fin_sent_) return;
     }
-    if (fin_queued_ && send_.size() == unacked_data()) {
+    if (fin_queued_ && !fin_sent_ && data_end() == snd_nxt_ && snd_rxt_ == snd_nxt_) {
         if (outbox_full(ctx)) {
             if (rtx_deadline_ == kNever) arm_rtx(now);
             return;
         }
         // All data is out: "form a FIN segment and send it".
-        emit(ctx, now, fl::FIN | fl::ACK, snd_nxt_, 0, 0);
-        snd_nxt_ += 1;
-        fin_sent_ = true;
+        (void)send_data(ctx, now, snd_nxt_, 0);
+        snd_rxt_ = snd_nxt_;
         if (rtx_deadline_ == kNever) arm_rtx(now);
+    }
+    // Data waits but nothing is in flight to bring an ACK: the window is zero or too small
+    // for SWS avoidance. The persist timer probes it (RFC 9293 §3.8.6.1).
+    if (data_end() != snd_nxt_ && snd_una_ == snd_nxt_ && !fin_sent_ && persist_deadline_ == kNever) {
+        rtx_deadline_ = kNever;
+        arm_persist(ctx, now);
     }
 }
 
@@ -921,13 +1328,17 @@ void Connection::send_rst(Context& ctx, SeqNum seq) noexcept {
     r.dst_port = tuple_.remote_port;
     r.seq = seq;
     r.flags = fl::RST;
-    ctx.out.push(OutSegment{tuple_, r, {}, {}});
+    ctx.out.push(OutSegment{tuple_, r, {}, 0});
     ++ctx.counters.rst_sent;
     ++ctx.counters.segs_out;
+    ++stats_.segs_out;
 }
 
 std::uint16_t Connection::advertised_window() const noexcept {
-    const std::uint32_t wnd = rcv_wnd() >> rcv_wscale_;
+    // Rounded up to the scale's granularity: rounding down would move the right edge left
+    // (RFC 7323 §2.4); up lets it pass the free space by less than 2^shift bytes.
+    const std::uint32_t unit = (std::uint32_t{1} << rcv_wscale_) - 1;
+    const std::uint32_t wnd = static_cast<std::uint32_t>((std::uint64_t{rcv_wnd()} + unit) >> rcv_wscale_);
     return static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd, 0xffff));
 }
 
@@ -944,7 +1355,7 @@ void Connection::emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq,
     if (flags & fl::ACK) h.ack = rcv_nxt_;
     if (syn) {
         // RFC 7323 §2.2: "The window field in a segment where the SYN bit is set MUST NOT be scaled."
-        h.window = static_cast<std::uint16_t>(std::min<std::size_t>(recv_.free(), 0xffff));
+        h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(free_recv_space(), 0xffff));
         if ((flags & fl::ACK) && rcv_nxt_ + h.window > rcv_adv_) rcv_adv_ = rcv_nxt_ + h.window;
         h.options.mss = ctx.cfg.mss;
         // Active open offers what the config enables; SYN-ACK answers only what the peer offered.
@@ -962,16 +1373,18 @@ void Connection::emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq,
         if (ts_ok_) h.options.timestamps = wire::TcpTimestamps{ts_now(now), ts_recent_};
     }
     if (len > 0) {
-        auto [a, b] = send_.peek(data_off, len);
-        s.payload = a;
-        s.payload2 = b;
+        s.pos = sndq_.locate(static_cast<std::uint32_t>(data_off));
+        s.len = static_cast<std::uint32_t>(len);
     }
     if (flags & fl::ACK) {
+        // Any segment with ACK carries the news: no separate or delayed ACK is owed.
         last_ack_sent_ = rcv_nxt_;
         ack_now_ = false;
+        delack_deadline_ = kNever;
     }
     ctx.out.push(s);
     ++ctx.counters.segs_out;
+    ++stats_.segs_out;
 }
 
 // ---------------------------------------------------------------------------
@@ -982,8 +1395,12 @@ void Connection::enter_established(Context& ctx, Instant now) noexcept {
     state_ = State::Established;
     // RFC 6298 §5.7: a handshake that needed a SYN retransmission starts data with RTO >= 3 s.
     if (rtx_count_ > 0) rtt_.on_handshake_done_after_syn_timeout();
+    start_cc(ctx);
     rtx_count_ = 0;
     rtx_deadline_ = snd_una_ == snd_nxt_ ? kNever : now + rtt_.rto();
+    last_send_ = now;
+    unacked_since_ = now;
+    rearm_keepalive(ctx, now);
     if (!passive_) ctx.out.event(EventKind::Connected, this);
     // A write shutdown requested during the handshake takes effect now.
     if (fin_queued_) state_ = State::FinWait1;
@@ -992,12 +1409,14 @@ void Connection::enter_established(Context& ctx, Instant now) noexcept {
 void Connection::enter_time_wait(Context& ctx, Instant now) noexcept {
     state_ = State::TimeWait;
     rtx_deadline_ = kNever;
+    persist_deadline_ = kNever;
+    keepalive_deadline_ = kNever;
     time_wait_deadline_ = now + ctx.cfg.msl * 2;  // 2 x MSL
 }
 
 void Connection::fail(Context& ctx, Error e) noexcept {
     failure_ = e;
-    send_.clear();
+    release_buffers(ctx);
     ctx.out.event(EventKind::Error, this, e);
     enter_closed(ctx);
 }
@@ -1010,7 +1429,39 @@ void Connection::enter_closed(Context& ctx) noexcept {
     state_ = State::Closed;
     rtx_deadline_ = kNever;
     time_wait_deadline_ = kNever;
+    delack_deadline_ = kNever;
+    persist_deadline_ = kNever;
+    keepalive_deadline_ = kNever;
+    release_buffers(ctx);  // a closed TCB holds no buffers
     ctx.out.event(EventKind::Closed, this);
+}
+
+}  // namespace ustcp::tcp
+
+namespace ustcp::tcp {
+
+ConnSummary Connection::summary() const noexcept {
+    // `ss -ti` names where they exist: rto, rtt (srtt/rttvar, ms), mss, cwnd (segments),
+    // ssthresh, bytes_sent/retrans/acked/received, segs_out/in, retrans (timeout/fast), ...
+    ConnSummary out;
+    const auto ms = [](Duration d) { return static_cast<double>(d.as_nanos()) / 1e6; };
+    const std::uint32_t smss = snd_mss_ > 0 ? snd_mss_ : 1;
+    const std::uint32_t ssthresh = cc_.ssthresh();
+    char ssth[16] = "inf";
+    if (ssthresh != cc::kInfiniteSsthresh) std::snprintf(ssth, sizeof ssth, "%u", ssthresh / smss);
+    const int n = std::snprintf(
+        out.buf.data(), out.buf.size(),
+        "%.*s rto:%.0f rtt:%.3f/%.3f mss:%u rcvmss:%u cwnd:%u ssthresh:%s bytes_sent:%llu bytes_retrans:%llu "
+        "bytes_acked:%llu bytes_received:%llu segs_out:%u segs_in:%u data_segs_out:%u data_segs_in:%u "
+        "retrans:%u/%u dupacks:%u ooo:%u zwp:%u ka:%u snd_wnd:%u rcv_wnd:%u",
+        static_cast<int>(to_string(state_).size()), to_string(state_).data(), ms(rtt_.rto()), ms(rtt_.srtt()), ms(rtt_.rttvar()), unsigned{snd_mss_}, unsigned{rcv_mss_},
+        cc_.cwnd() / smss, ssth, static_cast<unsigned long long>(stats_.bytes_out),
+        static_cast<unsigned long long>(stats_.bytes_retrans), static_cast<unsigned long long>(stats_.bytes_acked),
+        static_cast<unsigned long long>(stats_.bytes_in), stats_.segs_out, stats_.segs_in, stats_.data_segs_out,
+        stats_.data_segs_in, stats_.retrans_timeout, stats_.retrans_fast, stats_.dup_acks_in, stats_.ooo_segs,
+        stats_.window_probes, stats_.keepalives, snd_wnd_, rcv_wnd());
+    out.len = n < 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(n), out.buf.size() - 1);
+    return out;
 }
 
 }  // namespace ustcp::tcp

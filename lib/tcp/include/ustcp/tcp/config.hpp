@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ustcp/base/time.hpp"
+#include "ustcp/tcp/cc/congestion.hpp"
 
 namespace ustcp::tcp {
 
@@ -38,6 +39,33 @@ struct Config {
     std::uint8_t syn_retries = 6;                    ///< SYN retransmissions before ETIMEDOUT
     std::uint8_t synack_retries = 5;                 ///< SYN-ACK retransmissions before silent removal
     std::uint8_t data_retries = 15;                  ///< data/FIN retransmissions before ETIMEDOUT
+    /// RFC 5482-style user timeout: unacknowledged data older than this aborts the connection
+    /// with ETIMEDOUT, whatever data_retries says. Zero: off (only data_retries applies).
+    Duration user_timeout = Duration::zero();
+
+    /// Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2): an ACK waits at most this long, and at
+    /// least every second full-sized segment is acknowledged at once. Zero: ACK every segment.
+    Duration delayed_ack = Duration::millis(40);
+    /// The first this-many data segments of a connection are acknowledged at once, as Linux's
+    /// quick-ACK start does, so that the peer's slow start is not held back by delayed ACKs.
+    /// Zero: delay from the first segment.
+    std::uint8_t quickack = 16;
+    /// Nagle's algorithm (RFC 896, RFC 9293 §3.7.4) unless a connection turns it off
+    /// (Connection::set_nodelay, TCP_NODELAY); this is the default for new connections.
+    bool nodelay = false;
+    /// Zero-window probes (RFC 9293 §3.8.6.1) back off from the RTO up to this interval.
+    Duration persist_max = Duration::seconds(60);
+
+    /// Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): off by default; when on, after `idle`
+    /// without anything received a probe goes out every `interval`, and `count` unanswered
+    /// probes abort the connection with ETIMEDOUT.
+    bool keepalive = false;
+    Duration keepalive_idle = Duration::seconds(7200);
+    Duration keepalive_interval = Duration::seconds(75);
+    std::uint8_t keepalive_count = 9;
+
+    /// Congestion control for new connections (cc/congestion.hpp): NewReno now.
+    cc::CcConfig cc{};
 
     /// RFC 5961 RST/SYN/ACK hardening; false restores RFC 793 (any in-window RST resets).
     bool rfc5961 = true;

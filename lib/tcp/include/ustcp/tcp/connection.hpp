@@ -1,31 +1,40 @@
 // One TCP connection's control block and its RFC 9293 state machine, with no I/O
 // and no clock.
 //
-//   Context ctx{cfg, outbox, counters, budget, isn, cookies};
-//   Connection c(tuple, send_storage, recv_storage);
+//   Context ctx{cfg, outbox, counters, budget, isn, cookies, bufs};
+//   Connection c(tuple);
 //   (void)c.connect(ctx, now);                 // SYN goes to ctx.out
-//   c.on_segment(ctx, now, repr, payload);     // for every segment of this 4-tuple
+//   c.on_segment(ctx, now, repr, payload_buf); // for every segment of this 4-tuple
 //   if (now >= c.next_deadline()) c.on_deadline(ctx, now);
-//   for (auto& s : outbox.segments()) transmit(s);
-//   for (auto& e : outbox.events()) notify(e);  // Closed => the TCB may be freed
+//   for (auto& s : outbox.segments()) transmit(s);   // payload borrowed from send buffers
+//   for (auto& e : outbox.events()) notify(e);       // Closed => the TCB may be freed
+//   stack.done_with_output();                        // outbox cleared, released buffers freed
 //
 // Segment processing follows RFC 9293 §3.10.7 step by step (the code quotes each
 // step), hardened by RFC 5961 and with RFC 7323 timestamps and window scaling.
-// Data transfer here is the part-1 subset: in-order data, immediate ACKs and a
-// single retransmission timer; part 2 brings reassembly, delayed ACK, RTT
-// estimation and congestion control.
+// Data transfer: payload stays in the buffers it arrived in or was written in
+// (buffer.hpp), an out-of-order queue with overlap trimming, delayed ACKs, Nagle and
+// silly-window avoidance on both sides, zero-window probing, RFC 6298 retransmission
+// with a user timeout, congestion control behind cc/congestion.hpp (NewReno), and
+// keepalive.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
+#include <string_view>
 
 #include "ustcp/base/addr.hpp"
 #include "ustcp/base/result.hpp"
 #include "ustcp/base/seqnum.hpp"
 #include "ustcp/base/time.hpp"
-#include "ustcp/tcp/byte_ring.hpp"
+#include "ustcp/tcp/buffer.hpp"
+#include "ustcp/tcp/cc/congestion.hpp"
 #include "ustcp/tcp/context.hpp"
+#include "ustcp/tcp/recv_queue.hpp"
+#include "ustcp/tcp/send_queue.hpp"
 #include "ustcp/tcp/rtt.hpp"
 #include "ustcp/tcp/state.hpp"
 #include "ustcp/wire/tcp.hpp"
@@ -47,6 +56,11 @@ bool send_reset_for(Context& ctx, const FourTuple& tuple, const wire::TcpRepr& s
 /// answers it with send_reset_for().
 void reply_closed(Context& ctx, const FourTuple& tuple, const wire::TcpRepr& seg, std::size_t payload_len) noexcept;
 
+/// Copies `payload` into a buffer from ctx.bufs (the copying calls' path). An empty BufRef
+/// when `payload` is empty, or when no buffer large enough could be had (counted as
+/// drop_no_buffer).
+BufRef copy_in(Context& ctx, wire::Bytes payload) noexcept;
+
 /// The window-scale shift that lets a 16-bit window describe `buffer` bytes (RFC 7323 §2.3, at most 14).
 std::uint8_t window_shift_for(std::size_t buffer) noexcept;
 
@@ -60,24 +74,73 @@ inline std::uint32_t ts_clock(Instant now, std::uint32_t offset) noexcept {
 
 inline constexpr Instant kNever = Instant::from_nanos(std::numeric_limits<std::int64_t>::max());
 
+/// Per-connection counters (the `ss -ti` view); the engine may sum them per lcore.
+struct ConnStats {
+    std::uint64_t bytes_in = 0;           ///< payload bytes accepted in sequence (RCV.NXT moved)
+    std::uint64_t bytes_out = 0;          ///< new payload bytes sent (retransmissions not counted)
+    std::uint64_t bytes_retrans = 0;      ///< payload bytes sent again
+    std::uint64_t bytes_acked = 0;        ///< payload bytes the peer acknowledged
+    std::uint32_t segs_in = 0;
+    std::uint32_t segs_out = 0;
+    std::uint32_t data_segs_in = 0;
+    std::uint32_t data_segs_out = 0;
+    std::uint32_t retrans_timeout = 0;    ///< segments resent after an RTO
+    std::uint32_t retrans_fast = 0;       ///< segments resent on the 3rd duplicate ACK or a partial ACK
+    std::uint32_t rto_expiries = 0;
+    std::uint32_t dup_acks_in = 0;        ///< duplicate ACKs received (RFC 5681 §2)
+    std::uint32_t dup_acks_out = 0;       ///< immediate ACKs sent for out-of-order data
+    std::uint32_t ooo_segs = 0;           ///< segments that arrived beyond RCV.NXT
+    std::uint32_t window_probes = 0;      ///< zero-window probes sent
+    std::uint32_t keepalives = 0;         ///< keepalive probes sent
+    std::uint32_t delayed_acks = 0;       ///< ACKs sent by the delayed-ACK timer
+    std::uint32_t no_buffer_drops = 0;    ///< payload dropped for want of a BufNode or buffer
+};
+
+/// A one-line summary in the manner of `ss -ti`, built without allocation.
+struct ConnSummary {
+    std::array<char, 320> buf{};
+    std::size_t len = 0;
+    [[nodiscard]] std::string_view view() const noexcept { return {buf.data(), len}; }
+};
+
 class Connection {
 public:
-    /// `tuple` names the connection from our side. The storage spans back the send
-    /// and receive buffers and must outlive the connection.
-    Connection(const FourTuple& tuple, wire::MutBytes send_storage, wire::MutBytes recv_storage) noexcept;
+    /// `tuple` names the connection from our side. Buffer limits come from the Context's
+    /// Config at open time (send_buffer, recv_buffer); payload buffers from Context::bufs.
+    explicit Connection(const FourTuple& tuple) noexcept;
 
     // ---- User calls (RFC 9293 §3.10.1 - §3.10.6) ----
 
     /// Active OPEN: CLOSED -> SYN-SENT, sends SYN. Errors: InvalidState if not CLOSED, or if
     /// this TCB was opened before (once CLOSED it is deleted: open a new Connection).
     Result<void, Error> connect(Context& ctx, Instant now) noexcept;
-    /// SEND: queues what fits in the send buffer and transmits what the window allows.
-    /// Returns bytes queued. Errors: NotConnected (CLOSED/LISTEN), BrokenPipe (our side shut
-    /// down), WouldBlock (buffer full), ConnectionReset/Refused/TimedOut (connection failed).
+    /// SEND (copying): copies what fits in the send buffer into buffers from Context::bufs
+    /// and transmits what the windows, Nagle and SWS avoidance allow. Returns bytes queued.
+    /// Errors: NotConnected (CLOSED/LISTEN), BrokenPipe (our side shut down), WouldBlock
+    /// (buffer full, or no buffer could be had), ConnectionReset/Refused/TimedOut (failed).
     Result<std::size_t, Error> send(Context& ctx, Instant now, wire::Bytes data) noexcept;
+    /// SEND (zero copy): queues the whole buffer `buf`, which the connection owns on success
+    /// (freed through Context::bufs once acknowledged). It is taken when it fits in the
+    /// free send buffer, or when nothing is queued. On error the caller keeps `buf`.
+    /// Errors: as send(Bytes); WouldBlock also when no BufNode is left.
+    Result<std::size_t, Error> send_buf(Context& ctx, Instant now, BufRef buf) noexcept;
+    /// Every PSH boundary: the last segment of each write carries PSH. Nagle holds a short
+    /// segment while data is unacknowledged unless this is set (TCP_NODELAY).
+    void set_nodelay(Context& ctx, Instant now, bool on) noexcept;
+    [[nodiscard]] bool nodelay() const noexcept { return nodelay_; }
+    /// Keepalive on/off for this connection (SO_KEEPALIVE); idle/interval/count from Config.
+    void set_keepalive(const Context& ctx, Instant now, bool on) noexcept;
     /// RECEIVE: copies in-order data out. Returns 0 at end of stream (peer closed).
     /// Errors: WouldBlock (nothing yet), NotConnected, or the connection's failure.
     Result<std::size_t, Error> receive(Context& ctx, Instant now, wire::MutBytes out) noexcept;
+    /// RECEIVE without consuming (MSG_PEEK): copies in-order data from `skip` bytes in.
+    [[nodiscard]] std::size_t peek(std::size_t skip, wire::MutBytes out) const noexcept {
+        return rcvq_.peek(skip, out);
+    }
+    /// RECEIVE (zero copy): moves whole in-order buffers to the caller, who frees each
+    /// handle through its own pool. Returns the number of entries of `out` filled; errors
+    /// as receive() when none.
+    Result<std::size_t, Error> receive_bufs(Context& ctx, Instant now, std::span<BufRef> out) noexcept;
     /// Half-close: FIN after queued data; we keep receiving (FIN-WAIT-1/2, or LAST-ACK from
     /// CLOSE-WAIT). Errors: NotConnected, Closing (already shut down).
     Result<void, Error> shutdown_write(Context& ctx, Instant now) noexcept;
@@ -89,7 +152,11 @@ public:
 
     // ---- Arrivals ----
 
-    /// SEGMENT ARRIVES for this 4-tuple. `seg` is the parsed header with options.
+    /// SEGMENT ARRIVES for this 4-tuple. `seg` is the parsed header with options; the
+    /// connection owns `payload` (its handle may be null when there is no payload) and keeps
+    /// it as it is, trimmed, or hands it back to Context::bufs.
+    void on_segment(Context& ctx, Instant now, const wire::TcpRepr& seg, BufRef payload) noexcept;
+    /// As above, copying `payload` into a buffer from Context::bufs first (tests, tools).
     void on_segment(Context& ctx, Instant now, const wire::TcpRepr& seg, wire::Bytes payload) noexcept;
     /// Sends the bare ACK on_segment() left pending under Context::defer_acks, unless data or
     /// a FIN sent since carried it.
@@ -97,7 +164,7 @@ public:
         if (ack_now_ && state_ != State::Closed) send_ack(ctx, now);
     }
     [[nodiscard]] bool ack_pending() const noexcept { return ack_now_; }
-    /// Timers due at or before `now`: retransmission, TIME-WAIT.
+    /// Timers due at or before `now`: retransmission, delayed ACK, persist, keepalive, TIME-WAIT.
     void on_deadline(Context& ctx, Instant now) noexcept;
     /// When on_deadline next has work; kNever if none.
     [[nodiscard]] Instant next_deadline() const noexcept;
@@ -109,6 +176,9 @@ public:
     void accept_syn(Context& ctx, Instant now, const wire::TcpRepr& syn, Listener* listener,
                     std::optional<SeqNum> iss = std::nullopt) noexcept;
     /// A valid SYN-cookie ACK: create the connection directly in ESTABLISHED.
+    void accept_cookie(Context& ctx, Instant now, const wire::TcpRepr& ack, BufRef payload,
+                       const SynCookieOptions& opts, Listener* listener) noexcept;
+    /// As above, copying `payload` into a buffer from Context::bufs first.
     void accept_cookie(Context& ctx, Instant now, const wire::TcpRepr& ack, wire::Bytes payload,
                        const SynCookieOptions& opts, Listener* listener) noexcept;
     /// In TIME-WAIT, whether `syn` starts a new incarnation of this 4-tuple (RFC 9293
@@ -138,8 +208,21 @@ public:
     [[nodiscard]] std::uint8_t rcv_wscale() const noexcept { return rcv_wscale_; }
     /// The retransmission timer's estimator: SRTT, RTTVAR, RTO and backoff (RFC 6298).
     [[nodiscard]] const RttEstimator& rtt() const noexcept { return rtt_; }
-    [[nodiscard]] std::size_t bytes_readable() const noexcept { return recv_.size(); }
-    [[nodiscard]] std::size_t send_queued() const noexcept { return send_.size(); }
+    [[nodiscard]] std::size_t bytes_readable() const noexcept { return rcvq_.readable(); }
+    [[nodiscard]] std::size_t send_queued() const noexcept { return sndq_.size(); }
+    /// Free room in the send buffer (what a copying send() would take now).
+    [[nodiscard]] std::size_t send_space() const noexcept {
+        return sndq_.size() >= snd_buf_ ? 0 : snd_buf_ - sndq_.size();
+    }
+    /// The receive side's queues (in order and out of order).
+    [[nodiscard]] const RecvQueue& recv_queue() const noexcept { return rcvq_; }
+    [[nodiscard]] SeqNum snd_max() const noexcept { return snd_nxt_; }
+    [[nodiscard]] const cc::CongestionControl& congestion() const noexcept { return cc_; }
+    [[nodiscard]] const ConnStats& stats() const noexcept { return stats_; }
+    /// `ss -ti`-like: state, rto, rtt/rttvar, mss, cwnd, ssthresh, bytes, segments, retransmits...
+    [[nodiscard]] ConnSummary summary() const noexcept;
+    /// Releases every buffer this TCB holds (the engine, before freeing a TCB it tears down).
+    void release_buffers(Context& ctx) noexcept;
     [[nodiscard]] bool peer_closed() const noexcept { return fin_received_; }
     /// The failure that ended the connection, if it failed.
     [[nodiscard]] const std::optional<Error>& failure() const noexcept { return failure_; }
@@ -163,8 +246,8 @@ private:
     bool check_sequence(Context& ctx, Instant now, const wire::TcpRepr& seg, Arrival& a) noexcept;
     void check_rst(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
     void check_syn(Context& ctx, Instant now) noexcept;
-    bool process_ack(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
-    bool process_text(Context& ctx, Arrival& a) noexcept;
+    bool process_ack(Context& ctx, Instant now, const wire::TcpRepr& seg, std::size_t payload_len) noexcept;
+    bool process_text(Context& ctx, Instant now, Arrival& a, BufRef& buf) noexcept;
     void process_fin(Context& ctx, Instant now) noexcept;
     [[nodiscard]] std::size_t unacked_data() const noexcept;
     [[nodiscard]] bool fin_acked() const noexcept { return fin_sent_ && snd_una_ == snd_nxt_; }
@@ -172,8 +255,18 @@ private:
     /// entered by CLOSE from SYN-RECEIVED before the handshake's final ACK arrived.
     [[nodiscard]] bool handshake_done() const noexcept { return syn_acked_; }
     void on_segment_syn_sent(Context& ctx, Instant now, const wire::TcpRepr& seg) noexcept;
+    void on_data_acked(Context& ctx, Instant now, const wire::TcpRepr& seg, std::uint32_t acked,
+                       std::uint32_t flight) noexcept;
+    void on_duplicate_ack(Context& ctx, Instant now) noexcept;
+    void retransmit_first(Context& ctx, Instant now) noexcept;
+    void on_rto(Context& ctx, Instant now) noexcept;
+    void on_persist(Context& ctx, Instant now) noexcept;
+    void on_keepalive(Context& ctx, Instant now) noexcept;
+    void schedule_ack(Context& ctx, Instant now, std::uint32_t seg_len) noexcept;
+    void maybe_window_update(Context& ctx, Instant now, std::uint32_t before) noexcept;
 
     void negotiate_options(const Config& cfg, const wire::TcpOptions& peer) noexcept;
+    void take_config(const Config& cfg) noexcept;
     void update_timestamp(const wire::TcpRepr& seg) noexcept;
     void update_send_window(const wire::TcpRepr& seg) noexcept;
 
@@ -184,6 +277,12 @@ private:
     void send_challenge_ack(Context& ctx, Instant now) noexcept;
     void send_rst(Context& ctx, SeqNum seq) noexcept;
     void emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq, std::size_t data_off, std::size_t len) noexcept;
+    /// Sends one segment of queued data from `seq`: at most `max_len` bytes, PSH on the last
+    /// byte of a write, FIN when it reaches a queued FIN. What lies below SND.NXT is a resend;
+    /// SND.NXT moves to the segment's end if that is beyond it. Returns the sequence space used.
+    std::uint32_t send_data(Context& ctx, Instant now, SeqNum seq, std::uint32_t max_len) noexcept;
+    [[nodiscard]] std::uint32_t free_recv_space() const noexcept;
+    [[nodiscard]] SeqNum data_end() const noexcept { return snd_una_ + sndq_.size(); }
     [[nodiscard]] std::uint16_t advertised_window() const noexcept;
     [[nodiscard]] std::uint32_t ts_now(Instant now) const noexcept;
 
@@ -193,6 +292,9 @@ private:
     void fail(Context& ctx, Error e) noexcept;
     void enter_closed(Context& ctx) noexcept;
     void arm_rtx(Instant now) noexcept;
+    void arm_persist(const Context& ctx, Instant now) noexcept;
+    void rearm_keepalive(const Context& ctx, Instant now) noexcept;
+    void start_cc(Context& ctx) noexcept;
 
     FourTuple tuple_;
     State state_ = State::Closed;
@@ -211,18 +313,33 @@ private:
                                     // holds again after 2^32 - 1 bytes of acknowledged data
     std::uint8_t snd_wscale_ = 0;   // applied to the peer's SEG.WND
     std::uint8_t rcv_wscale_ = 0;   // applied to our advertised window
+    bool nodelay_ = false;
+    bool keepalive_ = false;
+    bool write_blocked_ = false;    // a send found the buffer full: Writable when room returns
+    bool fin_ooo_ = false;          // a FIN arrived beyond RCV.NXT: at fin_seq_
+    bool cc_started_ = false;
     std::uint8_t rtx_count_ = 0;
+    std::uint8_t persist_backoff_ = 0;
+    std::uint8_t keepalive_sent_ = 0;
+    std::uint8_t quickack_left_ = 0;  // data segments still to be ACKed at once (Config::quickack)
     std::uint16_t snd_mss_ = 536;
+    std::uint16_t rcv_mss_ = 536;   // largest segment payload seen: "full-sized" for delayed ACK
     std::optional<Error> failure_;
 
     // Send sequence variables (RFC 9293 §3.3.1).
-    SeqNum iss_, snd_una_, snd_nxt_, snd_wl1_, snd_wl2_;
+    // SND.NXT is the highest sequence number sent (BSD's SND.MAX); after an RTO, go-back-N
+    // resends from snd_rxt_ up to it before new data goes out.
+    SeqNum iss_, snd_una_, snd_nxt_, snd_wl1_, snd_wl2_, snd_rxt_;
+    SeqNum snd_sml_;                // end of the last short segment sent (Nagle, Minshall's variant)
     std::uint32_t snd_wnd_ = 0;
     std::uint32_t max_snd_wnd_ = 0;
     // Receive sequence variables.
     SeqNum irs_, rcv_nxt_;
     SeqNum rcv_adv_;                // RCV.NXT + the window last advertised: never moves left
     SeqNum last_ack_sent_;          // RFC 7323 Last.ACK.sent
+    SeqNum fin_seq_;                // an out-of-order FIN's sequence number (fin_ooo_)
+    std::uint32_t snd_buf_ = 0;     // send buffer limit, bytes
+    std::uint32_t rcv_buf_ = 0;     // receive buffer limit, bytes
     // Timestamps (RFC 7323 §4.3).
     std::uint32_t ts_recent_ = 0;
     std::uint32_t ts_offset_ = 0;
@@ -231,12 +348,19 @@ private:
     RttEstimator rtt_;             // SRTT/RTTVAR/RTO with backoff (RFC 6298)
     Instant rtx_deadline_ = kNever;
     Instant time_wait_deadline_ = kNever;
+    Instant delack_deadline_ = kNever;
+    Instant persist_deadline_ = kNever;
+    Instant keepalive_deadline_ = kNever;
+    Instant last_send_;             // last data transmission (RFC 5681 §4.1 restart after idle)
+    Instant unacked_since_;         // when SND.UNA last moved or data went out with none in flight (user timeout)
     Instant challenge_window_;
     std::uint16_t challenge_used_ = 0;
 
     Listener* listener_ = nullptr;
-    ByteRing send_;   // from SND.UNA onwards: unacknowledged, then unsent
-    ByteRing recv_;   // in-order data not yet read
+    cc::CongestionControl cc_{cc::NewReno(cc::Init{})};
+    SendQueue sndq_;  // from SND.UNA onwards: unacknowledged, then unsent
+    RecvQueue rcvq_;  // in-order data not yet read, then the out-of-order queue
+    ConnStats stats_;
 };
 
 }  // namespace ustcp::tcp

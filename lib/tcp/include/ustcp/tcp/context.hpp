@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ustcp/base/time.hpp"
+#include "ustcp/tcp/buffer.hpp"
 #include "ustcp/tcp/config.hpp"
 #include "ustcp/tcp/isn.hpp"
 #include "ustcp/tcp/output.hpp"
@@ -26,7 +27,13 @@ struct Counters {
     std::uint64_t drop_no_timestamp = 0;  ///< timestamps negotiated, segment had none
     std::uint64_t drop_no_ack = 0;        ///< ACK bit off in a synchronized state
     std::uint64_t drop_bad_ack = 0;       ///< ACK outside [SND.UNA - MAX.SND.WND, SND.NXT]
-    std::uint64_t drop_out_of_order = 0;  ///< data beyond RCV.NXT (reassembly arrives in part 2)
+    std::uint64_t drop_out_of_order = 0;  ///< a FIN or data beyond RCV.NXT that could not be queued
+    std::uint64_t ooo_queued = 0;         ///< segments held in a reassembly queue
+    std::uint64_t drop_no_buffer = 0;     ///< payload dropped: no BufNode or buffer left (BufferStore)
+    std::uint64_t delayed_acks = 0;       ///< ACKs sent when the delayed-ACK timer fired
+    std::uint64_t window_probes = 0;      ///< zero-window probes sent (persist timer)
+    std::uint64_t keepalives = 0;         ///< keepalive probes sent
+    std::uint64_t fast_retransmits = 0;   ///< segments resent on duplicate or partial ACKs
     std::uint64_t drop_listen = 0;        ///< segment to a listener that is neither SYN nor ACK
     std::uint64_t challenge_acks = 0;
     std::uint64_t challenge_acks_suppressed = 0;
@@ -54,6 +61,8 @@ struct Context {
     ChallengeAckBudget& challenge;
     const IsnGenerator& isn;
     const SynCookies& cookies;
+    /// Where connections keep payload buffers (nodes, deferred release).
+    BufferStore& bufs;
     /// When true, on_segment() leaves a bare ACK it owes pending instead of sending it, so
     /// that data or a FIN the application produces in the same burst carries it. The engine
     /// then calls Connection::flush_ack() for every connection the burst touched (DESIGN:
@@ -61,13 +70,36 @@ struct Context {
     bool defer_acks = false;
 };
 
+/// Sizes of a Stack's own buffers when no BufferOps are given (tests and tools).
+struct StackBuffers {
+    std::size_t nodes = 8192;         ///< BufNodes for all connections' queues
+    std::size_t heap_blocks = 8192;   ///< HeapBuffers blocks (the engine uses its mbuf pool instead)
+    std::uint32_t block_size = 2048;  ///< as an mbuf's data room
+};
+
 /// Owns everything a Context refers to: one per lcore in the engine, one per endpoint in
-/// tests and tools. Not copyable or movable, since `ctx` points into it.
+/// tests and tools. Not copyable or movable, since `ctx` points into it. Without BufferOps
+/// it backs payload with its own HeapBuffers.
 struct Stack {
-    Stack(const Config& c, const SipKey& isn_key, const SipKey& cookie_key) noexcept
-        : cfg(c), isn(isn_key), cookies(cookie_key), ctx{cfg, out, counters, budget, isn, cookies} {}
+    Stack(const Config& c, const SipKey& isn_key, const SipKey& cookie_key, StackBuffers sizes = {})
+        : cfg(c),
+          isn(isn_key),
+          cookies(cookie_key),
+          heap(sizes.heap_blocks, sizes.block_size),
+          bufs(heap.ops(), sizes.nodes),
+          ctx{cfg, out, counters, budget, isn, cookies, bufs} {}
+    Stack(const Config& c, const SipKey& isn_key, const SipKey& cookie_key, BufferOps ops, std::size_t nodes)
+        : cfg(c), isn(isn_key), cookies(cookie_key), heap(0, 0), bufs(ops, nodes),
+          ctx{cfg, out, counters, budget, isn, cookies, bufs} {}
     Stack(const Stack&) = delete;
     Stack& operator=(const Stack&) = delete;
+
+    /// After the outbox's segments were transmitted (or copied): clears it and frees the
+    /// buffers connections released, which those segments may have borrowed.
+    void done_with_output() noexcept {
+        out.clear();
+        bufs.collect();
+    }
 
     Config cfg;
     Outbox out;
@@ -75,6 +107,8 @@ struct Stack {
     ChallengeAckBudget budget;
     IsnGenerator isn;
     SynCookies cookies;
+    HeapBuffers heap;
+    BufferStore bufs;
     Context ctx;
 };
 

@@ -8,9 +8,11 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "ustcp/base/addr.hpp"
+#include "ustcp/tcp/send_queue.hpp"
 #include "ustcp/wire/bytes.hpp"
 #include "ustcp/wire/tcp.hpp"
 
@@ -49,14 +51,28 @@ struct Event {
     Connection* conn;
 };
 
-/// One segment to transmit. The payload borrows the connection's send buffer (two
-/// pieces when it wraps) and stays valid until the next call on that connection.
+/// One segment to transmit. The payload borrows the connection's send buffers, without a
+/// copy: `len` bytes from `pos`, possibly across several buffers (for_each_piece() lists
+/// them, as an mbuf chain of clones would). It stays valid until the engine's
+/// BufferStore::collect(), which runs after the burst's segments are transmitted.
 struct OutSegment {
     FourTuple tuple;  ///< from the sender's (our) point of view
     wire::TcpRepr hdr;
-    wire::Bytes payload;
-    wire::Bytes payload2;
-    [[nodiscard]] std::size_t payload_len() const noexcept { return payload.size() + payload2.size(); }
+    SendQueue::Pos pos{};
+    std::uint32_t len = 0;
+    [[nodiscard]] std::size_t payload_len() const noexcept { return len; }
+    /// f(const std::uint8_t* data, std::uint32_t n) for each buffer piece of the payload.
+    template <class F>
+    void for_each_piece(F&& f) const {
+        ustcp::tcp::for_each_piece(pos, len, f);
+    }
+    /// Copies the payload to `out` (payload_len() bytes), as a NIC's DMA would gather it.
+    void copy_payload(std::uint8_t* out) const noexcept {
+        for_each_piece([&](const std::uint8_t* d, std::uint32_t n) {
+            std::memcpy(out, d, n);
+            out += n;
+        });
+    }
 };
 
 class Outbox {
