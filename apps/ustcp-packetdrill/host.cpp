@@ -1,5 +1,7 @@
 #include "host.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -93,7 +95,37 @@ tcp::Config Host::effective_config(const SocketOptions& o) const {
     if (o.sndbuf) c.send_buffer = std::max<std::uint32_t>(*o.sndbuf, 256);
     if (o.maxseg) c.mss = std::min(c.mss, *o.maxseg);
     if (o.syncnt) c.syn_retries = *o.syncnt;
+    // Options lib/tcp has a knob for; the rest stay stored (read back by getsockopt only).
+    const auto opt = [&](int level, int name) -> std::optional<std::int64_t> {
+        auto it = o.stored.find({level, name});
+        return it == o.stored.end() ? std::nullopt : std::optional<std::int64_t>(it->second);
+    };
+    if (auto v = opt(IPPROTO_TCP, TCP_NODELAY)) c.nodelay = *v != 0;
+    if (auto v = opt(SOL_SOCKET, SO_KEEPALIVE)) c.keepalive = *v != 0;
+    if (auto v = opt(IPPROTO_TCP, TCP_KEEPIDLE); v && *v > 0) c.keepalive_idle = Duration::seconds(*v);
+    if (auto v = opt(IPPROTO_TCP, TCP_KEEPINTVL); v && *v > 0) c.keepalive_interval = Duration::seconds(*v);
+    if (auto v = opt(IPPROTO_TCP, TCP_KEEPCNT); v && *v > 0) c.keepalive_count = static_cast<std::uint8_t>(std::min<std::int64_t>(*v, 255));
+    if (auto v = opt(IPPROTO_TCP, TCP_USER_TIMEOUT); v && *v >= 0) c.user_timeout = Duration::millis(*v);
+    if (auto v = opt(IPPROTO_TCP, TCP_QUICKACK); v && *v == 0) c.quickack = 0;
     return c;
+}
+
+void Host::options_changed(int fd) {
+    Socket* s = sock(fd);
+    if (s == nullptr || s->conn == nullptr) return;
+    // A live connection takes the new values at once, as setsockopt does on Linux.
+    Conn& c = *s->conn;
+    const tcp::Config e = effective_config(s->opts);
+    c.cfg.nodelay = e.nodelay;
+    c.cfg.keepalive = e.keepalive;
+    c.cfg.keepalive_idle = e.keepalive_idle;
+    c.cfg.keepalive_interval = e.keepalive_interval;
+    c.cfg.keepalive_count = e.keepalive_count;
+    c.cfg.user_timeout = e.user_timeout;
+    if (c.c->nodelay() != e.nodelay) c.c->set_nodelay(ctx(c.cfg), now_, e.nodelay);
+    if (c.c->keepalive() != e.keepalive) c.c->set_keepalive(ctx(c.cfg), now_, e.keepalive);
+    auto q = s->opts.stored.find({IPPROTO_TCP, TCP_QUICKACK});
+    if (q != s->opts.stored.end()) c.c->set_quickack(ctx(stack_.cfg), q->second != 0);
 }
 
 Host::CallCtx Host::ctx(const tcp::Config& cfg) noexcept {

@@ -136,6 +136,9 @@ public:
     SysResult bytes_unacked(int fd) const;
 
     SocketOptions* options(int fd);
+    /// The socket's options changed: its connection, if any, takes those lib/tcp applies
+    /// while connected (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT, TCP_USER_TIMEOUT).
+    void options_changed(int fd);
     /// Consumes and returns the connection's pending error (getsockopt SO_ERROR): 0 if none.
     int take_error(int fd);
     /// The current send MSS of a connection, for getsockopt(TCP_MAXSEG).

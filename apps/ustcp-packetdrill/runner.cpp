@@ -1218,7 +1218,13 @@ Call Runner::setsockopt_call(const Event& ev, const SyscallEvent& sc) {
                  name == TCP_USER_TIMEOUT || name == TCP_CORK || name == TCP_QUICKACK || name == TCP_DEFER_ACCEPT ||
                  name == TCP_LINGER2 || name == TCP_WINDOW_CLAMP || name == TCP_NOTSENT_LOWAT))) {
         o->stored[{static_cast<int>(level), static_cast<int>(name)}] = int_value();
-        if (set_.verbose && level == IPPROTO_TCP) {
+        const bool applied = (level == SOL_SOCKET && name == SO_KEEPALIVE) ||
+                             (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_KEEPIDLE ||
+                                                       name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||
+                                                       name == TCP_USER_TIMEOUT || name == TCP_QUICKACK));
+        if (applied) {
+            host_->options_changed(fd);
+        } else if (set_.verbose && level == IPPROTO_TCP) {
             note("line " + std::to_string(ev.loc.line) + ": " + what + " stored; lib/tcp has no such knob yet");
         }
     } else if (set_.lenient_sockopt) {

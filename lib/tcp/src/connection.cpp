@@ -1139,7 +1139,10 @@ void Connection::on_keepalive(Context& ctx, Instant now) noexcept {
         return;
     }
     if (keepalive_sent_ >= ctx.cfg.keepalive_count) {
+        // The peer is gone. A reset (as Linux sends) clears its state should it be alive
+        // behind a path that only now works again.
         ++ctx.counters.timeouts;
+        send_rst(ctx, snd_nxt_);
         fail(ctx, Error::TimedOut);
         return;
     }

@@ -130,6 +130,10 @@ public:
     [[nodiscard]] bool nodelay() const noexcept { return nodelay_; }
     /// Keepalive on/off for this connection (SO_KEEPALIVE); idle/interval/count from Config.
     void set_keepalive(const Context& ctx, Instant now, bool on) noexcept;
+    [[nodiscard]] bool keepalive() const noexcept { return keepalive_; }
+    /// TCP_QUICKACK: on, the next Config::quickack data segments are ACKed at once; off, ACKs
+    /// are delayed from the next segment on (Linux's "pingpong" mode).
+    void set_quickack(const Context& ctx, bool on) noexcept { quickack_left_ = on ? ctx.cfg.quickack : 0; }
     /// RECEIVE: copies in-order data out. Returns 0 at end of stream (peer closed).
     /// Errors: WouldBlock (nothing yet), NotConnected, or the connection's failure.
     Result<std::size_t, Error> receive(Context& ctx, Instant now, wire::MutBytes out) noexcept;

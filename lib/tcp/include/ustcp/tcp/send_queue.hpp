@@ -1,9 +1,10 @@
 // A connection's send side as buffers: everything from SND.UNA on, acknowledged
 // bytes dropped from the front, new writes appended at the back. Segments are cut
 // at any byte offset without copying: a segment's payload is (first node, offset,
-// length) and may run across several nodes. Nodes are never modified once queued,
-// so a segment that borrows them stays valid after a later ACK until the store's
-// collect(); the acknowledged part of the head node is tracked as an offset.
+// length) and may run across several nodes. Bytes once queued are never modified
+// (fill_tail() only appends to the tail's spare room), so a segment that borrows
+// them stays valid after a later ACK until the store's collect(); the acknowledged
+// part of the head node is tracked as an offset.
 //
 //   SendQueue q;
 //   q.append(node);                       // node->len set; the queue owns it now

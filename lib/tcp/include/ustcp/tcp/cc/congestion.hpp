@@ -92,7 +92,10 @@ class BasicCongestionControl {
 public:
     using Variant = std::variant<Ps...>;
 
-    template <Policy P>
+    // `class P`, not `Policy P`: Ps are Policies already, and checking Policy<P> first would
+    // make clang evaluate is_nothrow_move_constructible<BasicCongestionControl> while deciding
+    // whether this very constructor moves one (a recursive constraint clang rejects).
+    template <class P>
         requires(std::is_same_v<P, Ps> || ...)
     explicit BasicCongestionControl(P policy) noexcept : p_(std::move(policy)) {}
 
