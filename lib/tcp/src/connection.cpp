@@ -224,12 +224,24 @@ void Connection::maybe_window_update(Context& ctx, Instant now, std::uint32_t be
     // Reading opened the window: tell the peer when it grew by two segments or half the buffer
     // (RFC 9293 §3.8.6.2.2, RFC 1122 §4.2.3.3), or when it had been too small for a segment.
     if (!is_synchronized(state_) || state_ == State::TimeWait || fin_received_) return;
+    // An ACK already owed (Context::defer_acks) carries the new window when it goes, alone or
+    // on the application's reply: no separate update.
+    if (ack_now_) return;
+    // Grown from what the peer was last told (RCV.ADV - RCV.NXT), not from the window before
+    // this read: an earlier read may have freed space that was never advertised, and reads
+    // each too small for the thresholds must still add up to an update.
+    const std::int32_t told = rcv_adv_ - rcv_nxt_;
+    before = std::min<std::uint32_t>(before, told > 0 ? static_cast<std::uint32_t>(told) : 0);
     const std::uint32_t after = rcv_wnd();
     if (after <= before) return;
     const std::uint32_t opened = after - before;
-    if (opened >= 2u * rcv_mss_ || opened >= rcv_buf_ / 2 || (before < rcv_mss_ && after >= rcv_mss_)) {
-        send_ack(ctx, now);
-    }
+    // A peer that still has a large window keeps sending, and the ACKs of that data carry
+    // the new window: a growth of two segments is news only when it at least doubles what
+    // the peer may send (as Linux's tcp_cleanup_rbuf), so that an application draining a
+    // full buffer in small reads sends a handful of updates, not one per read.
+    const bool reopened = before < rcv_mss_ && after >= rcv_mss_;
+    const bool doubled = opened >= 2u * rcv_mss_ && after >= 2 * before;
+    if (reopened || doubled || opened >= rcv_buf_ / 2) send_ack(ctx, now);
 }
 
 Result<std::size_t, Error> Connection::receive(Context& ctx, Instant now, MutBytes out) noexcept {
@@ -391,7 +403,9 @@ void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, Bu
     snd_rxt_ = snd_nxt_;
     snd_sml_ = snd_una_;
     rcv_nxt_ = ack.seq;
-    rcv_adv_ = rcv_nxt_;
+    // The Listener's cookie SYN-ACK advertised min(recv_buffer, 65535), unscaled: that right
+    // edge is promised already and must not move left (SHLD-14) once data fills the buffer.
+    rcv_adv_ = rcv_nxt_ + std::min<std::uint32_t>(ctx.cfg.recv_buffer, 0xffff);
     ts_offset_ = ts_offset_for(ctx, tuple_);
     take_config(ctx.cfg);
     ts_ok_ = opts.timestamps && ctx.cfg.timestamps;
@@ -860,6 +874,11 @@ bool Connection::process_text(Context& ctx, Instant now, Arrival& a, BufRef& buf
     buf.handle = nullptr;  // the queue owns it now
     n->seq = a.seq;
     const bool in_order = a.seq == rcv_nxt_;
+    // In-order text with a FIN ends the stream at a.seq + len: data held out of order is
+    // either covered by this segment or lies beyond the FIN, where it can never be read.
+    // Drop it before inserting, so that insert() cannot pull it in ahead of the FIN (which
+    // would then be processed at the wrong sequence number). Linux's tcp_fin() does the same.
+    if (in_order && a.fin) rcvq_.drop_ooo(ctx.bufs);
     const RecvQueue::Insert r = rcvq_.insert(ctx.bufs, n, rcv_nxt_);
     if (!in_order) {
         // "Out-of-order data ... SHOULD be acknowledged immediately" (RFC 5681 §4.2): the
@@ -906,11 +925,11 @@ void Connection::on_data_acked(Context& ctx, Instant now, const TcpRepr& seg, st
                                std::uint32_t flight) noexcept {
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
     // retransmission queue that are thereby entirely acknowledged are removed."
-    const std::uint32_t moved = acked;
     if (!syn_acked_) {  // our SYN
         --acked;
         syn_acked_ = true;
     }
+    const std::uint32_t moved = acked;  // data and FIN: the handshake is not reported to cc
     const std::uint32_t data = std::min<std::uint32_t>(acked, sndq_.size());
     sndq_.acked(ctx.bufs, data);
     stats_.bytes_acked += data;
@@ -937,7 +956,7 @@ void Connection::on_data_acked(Context& ctx, Instant now, const TcpRepr& seg, st
     } else {
         arm_rtx(now);  // RFC 6298 §5.3: restart the timer when an ACK acknowledges new data
     }
-    if (cc_started_) {
+    if (cc_started_ && moved > 0) {
         const cc::Response r = cc_.on_ack({moved, snd_una_, snd_nxt_, now, sample});
         if (r.retransmit) retransmit_first(ctx, now);  // RFC 6582 §3.2 step 5: a partial ACK
         if (r.restart_rto && snd_una_ != snd_nxt_) arm_rtx(now);
@@ -975,6 +994,10 @@ void Connection::process_fin(Context& ctx, Instant now) noexcept {
     if (!fin_received_) {
         fin_received_ = true;
         rcv_nxt_ += 1;
+        // The stream ends here: data a broken peer sent beyond its FIN, held out of order,
+        // can never be read ("ignore the segment text" from now on). Hand its buffers back.
+        rcvq_.drop_ooo(ctx.bufs);
+        fin_ooo_ = false;
         ctx.out.event(EventKind::PeerClosed, this);
     }
     ack_now_ = true;

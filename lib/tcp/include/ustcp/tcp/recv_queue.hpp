@@ -132,6 +132,15 @@ public:
         return k;
     }
 
+    /// Drops the out-of-order queue only: a FIN accepted at RCV.NXT ended the stream before
+    /// it, so nothing held beyond can ever be read (and none of it may start at or below
+    /// RCV.NXT, which moved over the FIN).
+    void drop_ooo(BufferStore& store) noexcept {
+        store.release_chain(ooo_);
+        ooo_ = ooo_tail_ = nullptr;
+        ooo_bytes_ = 0;
+    }
+
     /// Drops everything (abort, reset): every buffer goes back to `store`.
     void clear(BufferStore& store) noexcept {
         store.release_chain(head_);
