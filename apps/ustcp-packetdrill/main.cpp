@@ -4,10 +4,12 @@
 // prints, per script, `PASS path`, `SKIP path: reason` or
 // `FAIL path:LINE: expected ... got ...`, then `N passed, N failed, N skipped`.
 // Exit status: 0 when nothing failed, 1 when a script failed, 2 when it could not
-// run at all (bad usage, unreadable script). Other `--name=value` options are
+// run at all (bad usage, unreadable script); --exit-skip=N sets the status for a run
+// in which every script was skipped (a "// ustcp-skip: REASON" line, IPv6, ...). Other `--name=value` options are
 // packetdrill's (--local_ip, --remote_ip, --tolerance_usecs, --mtu, ...) and
 // override the scripts' own option lines.
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -27,6 +29,7 @@ constexpr const char* kUsage =
     "  --lenient=options   compare option kinds, SACK blocks and TS ecr only\n"
     "  --lenient=sockopt   accept unknown socket options; do not compare getsockopt values\n"
     "  --verbose, -v       print ignored options and commands, and a trace of each run\n"
+    "  --exit-skip=N       exit with N when every script was skipped (meson: 77)\n"
     "  --local_ip=A --remote_ip=A --tolerance_usecs=N --tolerance_percent=P --mtu=N\n"
     "  --bind_port=N --connect_port=N --ip_version=V --tcp_ts_ecr_scaled\n"
     "exit status: 0 all passed or skipped, 1 a script failed, 2 could not run\n";
@@ -41,6 +44,7 @@ int usage_error(const std::string& why) {
 int main(int argc, char** argv) {
     pd::RunOptions opts;
     std::vector<std::string> paths;
+    int exit_skip = 0;  // exit status when every script was skipped
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--help" || a == "-h") {
@@ -49,6 +53,15 @@ int main(int argc, char** argv) {
         }
         if (a == "-v" || a == "--verbose") {
             opts.verbose = true;
+            continue;
+        }
+        if (a.starts_with("--exit-skip=")) {
+            // For test drivers: meson reads 77 as "skipped".
+            const std::string v = a.substr(12);
+            char* end = nullptr;
+            const long n = std::strtol(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || n < 0 || n > 255) return usage_error("--exit-skip needs 0..255, got " + v);
+            exit_skip = static_cast<int>(n);
             continue;
         }
         if (a.starts_with("--")) {
@@ -114,5 +127,6 @@ int main(int argc, char** argv) {
         }
     }
     std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-    return failed > 0 ? 1 : 0;
+    if (failed > 0) return 1;
+    return passed == 0 && skipped > 0 ? exit_skip : 0;
 }

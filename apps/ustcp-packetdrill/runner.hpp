@@ -67,6 +67,9 @@ struct Verdict {
 };
 
 /// Parses `text` and runs it. A parse error is a Fail with line and column.
+/// The reason in a script's "// ustcp-skip: REASON" line, if it has one: behaviour ustcp
+/// does not have yet. run_script_text() reports such a script as Skip after parsing it.
+std::optional<std::string> skip_marker(std::string_view text);
 Verdict run_script_text(std::string_view text, const RunOptions& opts);
 
 /// Runs a parsed script.
