@@ -1,0 +1,90 @@
+// A Port over heap buffers, for tests and tools: frames are copied into blocks of a
+// HeapBuffers pool on RX (as a NIC's DMA would) and gathered into one contiguous
+// frame on TX. Two SimPorts joined by link() form a wire; a test can also inject
+// frames with deliver() and read what was sent from `sent` when no peer is linked.
+// Test code: it allocates per frame.
+#pragma once
+
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "ustcp/engine/port.hpp"
+
+namespace ustcp::engine {
+
+class SimPort final : public Port {
+public:
+    SimPort(MacAddr mac, tcp::HeapBuffers& pool, PortCaps caps = {}) : mac_(mac), pool_(pool), caps_(caps) {}
+
+    /// Frames sent by one port arrive at the other's RX queue.
+    static void link(SimPort& a, SimPort& b) noexcept {
+        a.peer_ = &b;
+        b.peer_ = &a;
+    }
+    /// A frame arrives on this port's RX queue.
+    void deliver(std::vector<std::uint8_t> frame) { inbox_.push_back(std::move(frame)); }
+    /// Return true to drop a frame this port sends (it is still counted as sent).
+    std::function<bool(const std::vector<std::uint8_t>&)> drop;
+    /// Frames sent while no peer is linked.
+    std::vector<std::vector<std::uint8_t>> sent;
+    [[nodiscard]] std::size_t pending() const noexcept { return inbox_.size(); }
+
+    std::uint16_t rx_burst(RxFrame* out, std::uint16_t max) noexcept override {
+        std::uint16_t n = 0;
+        while (n < max && !inbox_.empty()) {
+            const auto& f = inbox_.front();
+            tcp::MutBuf b = pool_.alloc(static_cast<std::uint32_t>(f.size()));
+            if (b.handle == nullptr || b.cap < f.size()) break;  // pool empty: the frame waits, as in a ring
+            std::memcpy(b.data, f.data(), f.size());
+            out[n++] = RxFrame{b.handle, b.data, static_cast<std::uint32_t>(f.size()), rx_flags};
+            stats_.rx_frames++;
+            stats_.rx_bytes += f.size();
+            inbox_.pop_front();
+        }
+        return n;
+    }
+
+    std::uint16_t tx_burst(TxFrame* frames, std::uint16_t n) noexcept override {
+        for (std::uint16_t i = 0; i < n; ++i) {
+            TxFrame& t = frames[i];
+            std::vector<std::uint8_t> f;
+            if (t.raw != nullptr) {
+                f.assign(t.raw_data, t.raw_data + t.raw_len);
+                pool_.free(t.raw);
+            } else {
+                f.assign(t.hdr.data(), t.hdr.data() + t.hdr_len);
+                tcp::for_each_piece(t.pieces, t.len,
+                                    [&](const std::uint8_t* d, std::uint32_t k) { f.insert(f.end(), d, d + k); });
+            }
+            if (f.size() < 60) f.resize(60, 0);  // Ethernet minimum, as a NIC pads
+            stats_.tx_frames++;
+            stats_.tx_bytes += f.size();
+            if (drop && drop(f)) continue;
+            if (peer_ != nullptr) peer_->deliver(std::move(f));
+            else sent.push_back(std::move(f));
+        }
+        return n;
+    }
+
+    void free_rx(void* const* handles, std::uint16_t n) noexcept override {
+        for (std::uint16_t i = 0; i < n; ++i) pool_.free(handles[i]);
+    }
+    tcp::BufferOps buffer_ops() noexcept override { return pool_.ops(); }
+    [[nodiscard]] MacAddr mac() const noexcept override { return mac_; }
+    [[nodiscard]] PortCaps caps() const noexcept override { return caps_; }
+    [[nodiscard]] const PortStats& stats() const noexcept override { return stats_; }
+
+    std::uint32_t rx_flags = 0;  ///< what this "NIC" claims to have checked (RxFlags)
+
+private:
+    MacAddr mac_;
+    tcp::HeapBuffers& pool_;
+    PortCaps caps_;
+    PortStats stats_;
+    SimPort* peer_ = nullptr;
+    std::deque<std::vector<std::uint8_t>> inbox_;
+};
+
+}  // namespace ustcp::engine

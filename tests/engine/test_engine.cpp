@@ -1,0 +1,213 @@
+// lib/engine on SimPorts: ARP and ICMP answered, an echo server and a client engine
+// exchanging data over a lossy in-memory wire, connections freed and every buffer
+// returned at the end.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ustcp/base/endian.hpp"
+#include "ustcp/engine/engine.hpp"
+#include "ustcp/engine/sim_port.hpp"
+#include "ustcp/wire/arp.hpp"
+#include "ustcp/wire/checksum.hpp"
+#include "ustcp/wire/ethernet.hpp"
+#include "ustcp/wire/icmp.hpp"
+#include "ustcp/wire/ipv4.hpp"
+
+using namespace ustcp;
+using namespace ustcp::engine;
+
+namespace {
+
+const MacAddr kMacA({0x02, 0, 0, 0, 0, 0x0a});
+const MacAddr kMacB({0x02, 0, 0, 0, 0, 0x0b});
+const MacAddr kMacPeer({0x02, 0, 0, 0, 0, 0x0c});
+const Ipv4Addr kIpA(198, 18, 0, 1);
+const Ipv4Addr kIpB(198, 18, 0, 2);
+
+tcp::SipKey key(std::uint64_t k) { return tcp::SipKey::from_words(k, k * 7 + 1); }
+
+EngineConfig config(Ipv4Addr addr) {
+    EngineConfig c;
+    c.addr = addr;
+    c.prefix_len = 24;
+    c.max_connections = 64;
+    c.buffer_nodes = 8192;
+    return c;
+}
+
+/// Echo: everything read is sent back (zero copy: the received buffers themselves).
+struct Echo : App {
+    void on_readable(Engine& e, tcp::Connection& c) override {
+        tcp::BufRef bufs[16];
+        for (;;) {
+            auto r = c.receive_bufs(e.ctx(), e.now(), bufs);
+            if (!r || *r == 0) break;
+            for (std::size_t i = 0; i < *r; ++i) {
+                if (!c.send_buf(e.ctx(), e.now(), bufs[i])) e.ctx().bufs.drop_handle(bufs[i].handle);
+            }
+        }
+    }
+    void on_peer_closed(Engine& e, tcp::Connection& c) override { (void)c.close(e.ctx(), e.now()); }
+    int accepted = 0;
+    void on_accept(Engine&, tcp::Connection&) override { ++accepted; }
+};
+
+/// Sends `data` once connected, collects what comes back, closes when all is back.
+struct Client : App {
+    std::string data;
+    std::string got;
+    std::size_t sent = 0;
+    bool connected = false;
+    bool closed = false;
+    void pump(Engine& e, tcp::Connection& c) {
+        while (sent < data.size()) {
+            auto r = c.send(e.ctx(), e.now(),
+                            wire::Bytes(reinterpret_cast<const std::uint8_t*>(data.data()) + sent, data.size() - sent));
+            if (!r) break;
+            sent += *r;
+        }
+    }
+    void on_connected(Engine& e, tcp::Connection& c) override {
+        connected = true;
+        pump(e, c);
+    }
+    void on_writable(Engine& e, tcp::Connection& c) override { pump(e, c); }
+    void on_readable(Engine& e, tcp::Connection& c) override {
+        std::uint8_t buf[4096];
+        for (;;) {
+            auto r = c.receive(e.ctx(), e.now(), buf);
+            if (!r || *r == 0) break;
+            got.append(reinterpret_cast<const char*>(buf), *r);
+        }
+        if (got.size() == data.size()) (void)c.close(e.ctx(), e.now());
+    }
+    void on_closed(Engine&, tcp::Connection&) override { closed = true; }
+};
+
+std::vector<std::uint8_t> arp_request_for(Ipv4Addr target) {
+    std::vector<std::uint8_t> f(wire::kEthHeaderLen + wire::kArpIpv4Len);
+    wire::EthernetRepr{MacAddr::broadcast(), kMacPeer, wire::kEtherTypeArp}.emit(f);
+    wire::ArpRepr{wire::kArpOpRequest, kMacPeer, kIpA, MacAddr{}, target}.emit(
+        wire::MutBytes(f.data() + wire::kEthHeaderLen, wire::kArpIpv4Len));
+    return f;
+}
+
+}  // namespace
+
+TEST(Engine, AnswersArpForItsAddressOnly) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacB, pool);
+    Engine e(config(kIpB), port, key(1), key(2));
+    port.deliver(arp_request_for(Ipv4Addr(198, 18, 0, 99)));  // someone else's
+    port.deliver(arp_request_for(kIpB));
+    e.poll(Instant::from_nanos(1));
+    ASSERT_EQ(port.sent.size(), 1u);
+    auto eth = wire::EthernetView::checked(port.sent[0]);
+    ASSERT_TRUE(eth);
+    EXPECT_EQ(eth->dst(), kMacPeer);
+    EXPECT_EQ(eth->src(), kMacB);
+    auto arp = wire::ArpView::checked(eth->payload());
+    ASSERT_TRUE(arp);
+    EXPECT_EQ(arp->op(), wire::kArpOpReply);
+    EXPECT_EQ(arp->sender_mac(), kMacB);
+    EXPECT_EQ(arp->sender_ip(), kIpB);
+    EXPECT_EQ(arp->target_mac(), kMacPeer);
+    EXPECT_EQ(arp->target_ip(), kIpA);
+    EXPECT_EQ(e.counters().arp_replies_sent, 1u);
+    EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST(Engine, AnswersIcmpEchoInPlace) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacB, pool);
+    Engine e(config(kIpB), port, key(1), key(2));
+    std::vector<std::uint8_t> f(14 + 20 + 8 + 32);
+    wire::EthernetRepr{kMacB, kMacPeer, wire::kEtherTypeIpv4}.emit(f);
+    wire::Ipv4Repr ip{kIpA, kIpB, wire::kIpProtoIcmp, 64, 0, 7, false, 8 + 32};
+    ip.emit(wire::MutBytes(f.data() + 14, 20));
+    std::uint8_t* icmp = f.data() + 34;
+    icmp[0] = wire::kIcmpEchoRequest;
+    store_be16(&icmp[4], 0x1234);  // id
+    store_be16(&icmp[6], 1);       // sequence
+    for (int i = 0; i < 32; ++i) icmp[8 + i] = static_cast<std::uint8_t>(i);
+    store_be16(&icmp[2], wire::internet_checksum(wire::Bytes(icmp, 40)));
+    port.deliver(f);
+    e.poll(Instant::from_nanos(1));
+    ASSERT_EQ(port.sent.size(), 1u);
+    const auto& r = port.sent[0];
+    auto eth = wire::EthernetView::checked(r);
+    ASSERT_TRUE(eth);
+    EXPECT_EQ(eth->dst(), kMacPeer);
+    auto v4 = wire::Ipv4View::checked(eth->payload());
+    ASSERT_TRUE(v4);
+    EXPECT_EQ(v4->src(), kIpB);
+    EXPECT_EQ(v4->dst(), kIpA);
+    EXPECT_EQ(wire::internet_checksum(wire::Bytes(r.data() + 14, 20)), 0);
+    const std::uint8_t* ri = r.data() + 34;
+    EXPECT_EQ(ri[0], wire::kIcmpEchoReply);
+    EXPECT_EQ(load_be16(&ri[4]), 0x1234);
+    EXPECT_EQ(wire::internet_checksum(wire::Bytes(ri, 40)), 0);
+    EXPECT_EQ(std::vector<std::uint8_t>(ri + 8, ri + 40), std::vector<std::uint8_t>(icmp + 8, icmp + 40));
+    EXPECT_EQ(e.counters().icmp_echo_replies, 1u);
+    EXPECT_EQ(pool.in_use(), 0u);
+}
+
+namespace {
+
+/// Runs two engines until both are quiet, the client closed, or `limit` of virtual time passed.
+void run(Engine& a, Engine& b, SimPort& pa, SimPort& pb, Instant& now, const Client& client,
+         Duration limit = Duration::seconds(120)) {
+    const Instant end = now + limit;
+    while (now < end && !client.closed) {
+        const auto n = a.poll(now) + b.poll(now);
+        if (n == 0 && pa.pending() == 0 && pb.pending() == 0) now = now + Duration::millis(1);
+    }
+}
+
+}  // namespace
+
+TEST(Engine, EchoOverALossyWireResolvesArpAndReturnsEveryBuffer) {
+    tcp::HeapBuffers pool_a(4096, 2048);
+    tcp::HeapBuffers pool_b(4096, 2048);
+    SimPort pa(kMacA, pool_a);
+    SimPort pb(kMacB, pool_b);
+    SimPort::link(pa, pb);
+    int n = 0;
+    pa.drop = [&](const std::vector<std::uint8_t>&) { return ++n % 17 == 0; };  // 1 in 17 lost
+    Instant now = Instant::from_nanos(1'000'000'000);
+    Client client;
+    for (std::uint32_t i = 0; i < 300000; ++i) client.data += static_cast<char>('a' + (i * 7919u) % 26u);
+    Echo echo;
+    {
+        Engine a(config(kIpA), pa, key(1), key(2));
+        Engine b(config(kIpB), pb, key(3), key(4));
+        a.set_app(&client);
+        b.set_app(&echo);
+        ASSERT_TRUE(b.listen(7));
+        ASSERT_TRUE(a.connect(kIpB, 7));
+        a.flush(now);
+        run(a, b, pa, pb, now, client);
+        EXPECT_TRUE(client.connected);
+        EXPECT_EQ(client.got.size(), client.data.size());
+        EXPECT_EQ(client.got, client.data);
+        EXPECT_TRUE(client.closed);
+        EXPECT_EQ(echo.accepted, 1);
+        EXPECT_GE(a.counters().arp_requests_sent, 1u);  // B's MAC was unknown at the SYN
+        EXPECT_GE(b.counters().arp_replies_sent, 1u);
+        // Let the server's side finish its close (LAST-ACK), then nothing is left.
+        for (int i = 0; i < 200000 && b.connections() > 0; ++i) {
+            a.poll(now);
+            b.poll(now);
+            now = now + Duration::millis(5);
+        }
+        EXPECT_EQ(b.connections(), 0u);
+        EXPECT_EQ(b.counters().connections_closed, 1u);
+        EXPECT_GT(a.tcp_counters().retransmits + a.tcp_counters().fast_retransmits, 0u);
+        a.abort_all(now);  // A's TIME-WAIT
+        EXPECT_EQ(a.connections(), 0u);
+    }
+    EXPECT_EQ(pool_a.in_use(), 0u);
+    EXPECT_EQ(pool_b.in_use(), 0u);
+}
