@@ -112,6 +112,22 @@ private:
     std::size_t nodes_ = 0;
 };
 
+/// Calls f(const BufNode& node, std::uint32_t off, std::uint32_t n) for each piece of `len`
+/// bytes starting at `pos`: node.data[off, off + n). For a device that attaches the buffers
+/// themselves (node.handle: an mbuf clone per piece).
+template <class F>
+void for_each_piece_node(SendQueue::Pos pos, std::uint32_t len, F&& f) {
+    const BufNode* n = pos.node;
+    std::uint32_t off = pos.off;
+    while (len > 0 && n != nullptr) {
+        const std::uint32_t k = n->len - off < len ? n->len - off : len;
+        f(*n, off, k);
+        len -= k;
+        off = 0;
+        n = n->next;
+    }
+}
+
 /// Calls f(const std::uint8_t*, std::uint32_t) for each piece of `len` bytes starting at
 /// `pos`: the zero-copy gather list of one segment's payload.
 template <class F>

@@ -1,0 +1,310 @@
+#include "ustcp/dpdk/runtime.hpp"
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ustcp::dpdk {
+
+namespace {
+
+bool has_arg(int argc, char** argv, std::initializer_list<const char*> names) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--") == 0) return false;
+        for (const char* n : names) {
+            const std::size_t k = std::strlen(n);
+            if (std::strncmp(argv[i], n, k) == 0 && (argv[i][k] == '\0' || argv[i][k] == '=' || n[1] != '-')) return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+Result<EalStart, std::string> start_eal(int argc, char** argv) {
+    // The machine's own NIC must never be taken: no PCI probing unless devices are named.
+    static std::vector<std::string> storage;
+    static std::vector<char*> args;
+    storage.clear();
+    args.clear();
+    EalStart out;
+    storage.emplace_back(argc > 0 ? argv[0] : "ustcp");
+    if (!has_arg(argc, argv, {"-a", "--allow", "-b", "--block", "--no-pci"})) out.added.emplace_back("--no-pci");
+    if (!has_arg(argc, argv, {"--file-prefix"})) out.added.push_back("--file-prefix=ustcp-" + std::to_string(getpid()));
+    for (const auto& a : out.added) storage.push_back(a);
+    for (int i = 1; i < argc; ++i) storage.emplace_back(argv[i]);
+    for (auto& s : storage) args.push_back(s.data());
+    args.push_back(nullptr);
+    const int n = static_cast<int>(args.size()) - 1;
+    const int used = rte_eal_init(n, args.data());
+    if (used < 0) return Err(std::string("rte_eal_init: ") + rte_strerror(rte_errno));
+    // Arguments after the EAL's (and after its "--", which rte_eal_init consumes).
+    out.app_argc = n - used;
+    out.app_argv = args.data() + used;
+    if (out.app_argc > 0) {
+        // Keep argv[0] for the application's parser.
+        out.app_argv[0] = args[0];
+    }
+    return out;
+}
+
+void stop_eal() { rte_eal_cleanup(); }
+
+Instant now() noexcept {
+    static const double ns_per_cycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
+    return Instant::from_nanos(static_cast<std::int64_t>(static_cast<double>(rte_get_tsc_cycles()) * ns_per_cycle));
+}
+
+// ---------------------------------------------------------------------------
+// Pool
+// ---------------------------------------------------------------------------
+
+Pool::Pool(const std::string& name, std::uint32_t mbufs, std::uint32_t cache, std::uint16_t data_room, int socket) {
+    mp_ = rte_pktmbuf_pool_create(name.c_str(), mbufs, cache, 0, data_room, socket);
+    if (mp_ == nullptr) error_ = "rte_pktmbuf_pool_create(" + name + "): " + rte_strerror(rte_errno);
+}
+
+Pool::~Pool() {
+    if (mp_ != nullptr) rte_mempool_free(mp_);
+}
+
+tcp::BufferOps Pool::ops() noexcept { return tcp::BufferOps{this, &Pool::alloc, &Pool::free_bulk}; }
+
+std::uint32_t Pool::in_use() const noexcept { return mp_ == nullptr ? 0 : rte_mempool_in_use_count(mp_); }
+
+tcp::MutBuf Pool::alloc(void* self, std::uint32_t /*want*/) noexcept {
+    auto* p = static_cast<Pool*>(self);
+    rte_mbuf* m = rte_pktmbuf_alloc(p->mp_);
+    if (m == nullptr) {
+        ++p->alloc_failed_;
+        return {};
+    }
+    return tcp::MutBuf{m, rte_pktmbuf_mtod(m, std::uint8_t*), rte_pktmbuf_tailroom(m)};
+}
+
+void Pool::free_bulk(void* /*self*/, void* const* h, std::uint32_t n) noexcept {
+    rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(const_cast<void**>(h)), n);
+}
+
+// ---------------------------------------------------------------------------
+// Ports
+// ---------------------------------------------------------------------------
+
+std::uint16_t port_count() noexcept { return rte_eth_dev_count_avail(); }
+
+Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup& s, Pool& pool) {
+    if (!rte_eth_dev_is_valid_port(port_id)) return Err("port " + std::to_string(port_id) + " does not exist");
+    rte_eth_dev_info di{};
+    if (int rc = rte_eth_dev_info_get(port_id, &di); rc != 0) return Err(std::string("rte_eth_dev_info_get: ") + rte_strerror(-rc));
+    PortInfo info;
+    info.port_id = port_id;
+    info.driver = di.driver_name != nullptr ? di.driver_name : "";
+    char name[RTE_ETH_NAME_MAX_LEN] = {};
+    rte_eth_dev_get_name_by_port(port_id, name);
+    info.name = name;
+    info.queues = std::min<std::uint16_t>({s.queues, di.max_rx_queues, di.max_tx_queues});
+
+    rte_eth_conf conf{};
+    if (s.want_checksum_offload) {
+        const std::uint64_t rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+        if ((di.rx_offload_capa & rx) == rx) {
+            conf.rxmode.offloads |= rx;
+            info.caps.rx_ip_csum = info.caps.rx_l4_csum = true;
+        }
+        if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+            info.caps.tx_ip_csum = true;
+        }
+        if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+            info.caps.tx_l4_csum = true;
+        }
+    }
+    if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        info.multi_seg_tx = true;
+    }
+    if (info.queues > 1 && di.flow_type_rss_offloads != 0) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = di.flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+        info.caps.rss = true;
+    }
+    if (int rc = rte_eth_dev_configure(port_id, info.queues, info.queues, &conf); rc != 0) {
+        return Err(std::string("rte_eth_dev_configure: ") + rte_strerror(-rc));
+    }
+    std::uint16_t rxd = s.rx_desc;
+    std::uint16_t txd = s.tx_desc;
+    (void)rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
+    const int socket = rte_eth_dev_socket_id(port_id);
+    for (std::uint16_t q = 0; q < info.queues; ++q) {
+        rte_eth_rxconf rxc = di.default_rxconf;
+        rxc.offloads = conf.rxmode.offloads;
+        if (int rc = rte_eth_rx_queue_setup(port_id, q, rxd, socket < 0 ? SOCKET_ID_ANY : socket, &rxc, pool.get());
+            rc != 0) {
+            return Err(std::string("rte_eth_rx_queue_setup: ") + rte_strerror(-rc));
+        }
+        rte_eth_txconf txc = di.default_txconf;
+        txc.offloads = conf.txmode.offloads;
+        if (int rc = rte_eth_tx_queue_setup(port_id, q, txd, socket < 0 ? SOCKET_ID_ANY : socket, &txc); rc != 0) {
+            return Err(std::string("rte_eth_tx_queue_setup: ") + rte_strerror(-rc));
+        }
+    }
+    if (s.mtu != 0 && s.mtu != 1500) (void)rte_eth_dev_set_mtu(port_id, s.mtu);
+    std::uint16_t mtu = 1500;
+    (void)rte_eth_dev_get_mtu(port_id, &mtu);
+    info.caps.mtu = mtu;
+    if (int rc = rte_eth_dev_start(port_id); rc != 0) return Err(std::string("rte_eth_dev_start: ") + rte_strerror(-rc));
+    (void)rte_eth_promiscuous_enable(port_id);
+    rte_ether_addr mac{};
+    (void)rte_eth_macaddr_get(port_id, &mac);
+    std::array<std::uint8_t, 6> b{};
+    std::memcpy(b.data(), mac.addr_bytes, 6);
+    info.mac = MacAddr(b);
+    return info;
+}
+
+void close_port(std::uint16_t port_id) {
+    (void)rte_eth_dev_stop(port_id);
+    (void)rte_eth_dev_close(port_id);
+}
+
+// ---------------------------------------------------------------------------
+// DpdkPort
+// ---------------------------------------------------------------------------
+
+DpdkPort::DpdkPort(std::uint16_t port_id, std::uint16_t queue, Pool& pool, const PortInfo& info)
+    : port_(port_id), queue_(queue), pool_(pool), info_(info) {}
+
+std::uint16_t DpdkPort::rx_burst(engine::RxFrame* out, std::uint16_t max) noexcept {
+    rte_mbuf* m[64];
+    std::uint16_t got = 0;
+    while (got < max) {
+        const std::uint16_t want = std::min<std::uint16_t>(64, static_cast<std::uint16_t>(max - got));
+        const std::uint16_t n = rte_eth_rx_burst(port_, queue_, m, want);
+        for (std::uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* b = m[i];
+            if (b->nb_segs > 1 && rte_pktmbuf_linearize(b) != 0) {
+                ++rx_multiseg_dropped;
+                rte_pktmbuf_free(b);
+                continue;
+            }
+            std::uint32_t flags = 0;
+            const std::uint64_t ip = b->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+            const std::uint64_t l4 = b->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+            if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD) flags |= engine::kRxIpCsumGood;
+            if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) flags |= engine::kRxIpCsumBad;
+            if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) flags |= engine::kRxL4CsumGood;
+            if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) flags |= engine::kRxL4CsumBad;
+            out[got++] = engine::RxFrame{b, rte_pktmbuf_mtod(b, std::uint8_t*), rte_pktmbuf_data_len(b), flags};
+            ++stats_.rx_frames;
+            stats_.rx_bytes += rte_pktmbuf_pkt_len(b);
+        }
+        if (n < want) break;
+    }
+    return got;
+}
+
+rte_mbuf* DpdkPort::build(engine::TxFrame& f) noexcept {
+    if (f.raw != nullptr) {
+        auto* m = static_cast<rte_mbuf*>(f.raw);
+        // A frame rewritten in place: it starts where the received one did.
+        m->data_off = static_cast<std::uint16_t>(f.raw_data - static_cast<std::uint8_t*>(m->buf_addr));
+        m->data_len = static_cast<std::uint16_t>(f.raw_len);
+        m->pkt_len = f.raw_len;
+        m->ol_flags = 0;
+        return m;
+    }
+    rte_mbuf* h = rte_pktmbuf_alloc(pool_.get());
+    if (h == nullptr) return nullptr;
+    const bool chain = info_.multi_seg_tx && f.len > 0;
+    const std::uint32_t linear = f.hdr_len + (chain ? 0 : f.len);
+    if (linear > rte_pktmbuf_tailroom(h)) {
+        rte_pktmbuf_free(h);
+        return nullptr;
+    }
+    auto* d = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(h, static_cast<std::uint16_t>(linear)));
+    std::memcpy(d, f.hdr.data(), f.hdr_len);
+    if (!chain) {
+        // No multi-segment TX: gather the payload into the header's mbuf (one copy).
+        std::uint8_t* p = d + f.hdr_len;
+        tcp::for_each_piece(f.pieces, f.len, [&](const std::uint8_t* src, std::uint32_t k) {
+            std::memcpy(p, src, k);
+            p += k;
+        });
+    } else {
+        // Zero copy: each piece is a clone (indirect mbuf) of the buffer it lives in.
+        bool ok = true;
+        tcp::for_each_piece_node(f.pieces, f.len, [&](const tcp::BufNode& node, std::uint32_t off, std::uint32_t k) {
+            if (!ok) return;
+            rte_mbuf* mi = rte_pktmbuf_alloc(pool_.get());
+            if (mi == nullptr) {
+                ok = false;
+                return;
+            }
+            auto* direct = static_cast<rte_mbuf*>(node.handle);
+            rte_pktmbuf_attach(mi, direct);
+            mi->data_off = static_cast<std::uint16_t>((node.data + off) - static_cast<std::uint8_t*>(mi->buf_addr));
+            mi->data_len = static_cast<std::uint16_t>(k);
+            mi->pkt_len = k;
+            if (rte_pktmbuf_chain(h, mi) != 0) {
+                rte_pktmbuf_free(mi);
+                ok = false;
+            }
+        });
+        if (!ok) {
+            rte_pktmbuf_free(h);
+            return nullptr;
+        }
+    }
+    h->ol_flags = 0;
+    if (f.l4_csum_offload || f.ip_csum_offload) {
+        h->l2_len = f.l3_offset;
+        h->l3_len = 20;
+        h->ol_flags |= RTE_MBUF_F_TX_IPV4;
+        if (f.ip_csum_offload) h->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+        if (f.l4_csum_offload) h->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+    }
+    return h;
+}
+
+std::uint16_t DpdkPort::tx_burst(engine::TxFrame* frames, std::uint16_t n) noexcept {
+    rte_mbuf* m[256];
+    std::uint16_t sent_total = 0;
+    std::uint16_t i = 0;
+    while (i < n) {
+        std::uint16_t k = 0;
+        while (i < n && k < 256) {
+            rte_mbuf* b = build(frames[i++]);
+            if (b == nullptr) {
+                ++stats_.tx_no_buffer;
+                continue;
+            }
+            stats_.tx_bytes += rte_pktmbuf_pkt_len(b);
+            m[k++] = b;
+        }
+        const std::uint16_t sent = rte_eth_tx_burst(port_, queue_, m, k);
+        if (sent < k) {
+            stats_.tx_dropped += k - sent;
+            rte_pktmbuf_free_bulk(m + sent, k - sent);
+        }
+        stats_.tx_frames += sent;
+        sent_total = static_cast<std::uint16_t>(sent_total + sent);
+    }
+    return sent_total;
+}
+
+void DpdkPort::free_rx(void* const* handles, std::uint16_t n) noexcept {
+    rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(const_cast<void**>(handles)), n);
+}
+
+}  // namespace ustcp::dpdk
