@@ -39,9 +39,9 @@ struct Host::Socket {
     bool shut_rd = false;
     bool shut_wr = false;
     bool connect_reported = false;  // connect() already returned 0 (or the socket was accepted)
-    // Bytes MSG_PEEK took out of the connection that the application has not read. The
-    // content is never checked, so a count is enough.
-    std::size_t peeked = 0;
+    // Bytes MSG_PEEK took out of the connection that the application has not read yet;
+    // reads return them first.
+    std::vector<std::uint8_t> peeked;
 };
 
 namespace {
@@ -153,7 +153,9 @@ Host::Conn* Host::find_conn(const tcp::Connection* c) {
 
 void Host::drain() {
     for (const tcp::OutSegment& s : stack_.out.segments()) {
-        sent_.push_back(SentSegment{now_, s.tuple, s.hdr, s.payload_len()});
+        SentSegment& out = sent_.emplace_back(SentSegment{now_, s.tuple, s.hdr, s.payload_len(), {}});
+        out.payload.resize(s.payload_len());
+        s.copy_payload(out.payload.data());  // before done_with_output() lets the buffers go
     }
     // Events need no bookkeeping here: the socket layer reads state from the connections.
     stack_.done_with_output();
@@ -291,33 +293,41 @@ CallResult Host::connect_done(int fd) {
     return SysResult::ok(0);
 }
 
-CallResult Host::read(int fd, std::size_t len, bool peek) {
+CallResult Host::read(int fd, std::size_t len, bool peek, std::uint8_t* out) {
     Socket* s = sock(fd);
     if (s == nullptr) return SysResult::error(EBADF);
     if (s->conn == nullptr) return SysResult::error(ENOTCONN);
     Conn& c = *s->conn;
     if (len == 0) return SysResult::ok(0);
     const tcp::Config& cfg = c.cfg;
-    std::vector<std::uint8_t> buf;
-    if (s->peeked + c.c->bytes_readable() > 0) {
+    std::vector<std::uint8_t>& held = s->peeked;
+    // Takes up to `n` more bytes out of the connection, to `dst` (or appended to `held`).
+    const auto take = [&](std::size_t n, std::uint8_t* dst) -> std::size_t {
+        n = std::min(n, c.c->bytes_readable());
+        if (n == 0) return 0;
+        std::vector<std::uint8_t> tmp;
+        if (dst == nullptr) {
+            tmp.resize(n);
+            dst = tmp.data();
+        }
+        auto r = c.c->receive(ctx(cfg), now_, wire::MutBytes(dst, n));
+        drain();
+        const std::size_t got = r ? *r : 0;
+        if (peek) held.insert(held.end(), dst, dst + got);
+        return got;
+    };
+    if (!held.empty() || c.c->bytes_readable() > 0) {
         if (peek) {
-            // Take what is needed out of the connection and keep counting it as unread.
-            if (s->peeked < len && c.c->bytes_readable() > 0) {
-                buf.resize(std::min(len - s->peeked, c.c->bytes_readable()));
-                auto r = c.c->receive(ctx(cfg), now_, buf);
-                if (r) s->peeked += *r;
-                drain();
-            }
-            return SysResult::ok(static_cast<std::int64_t>(std::min(len, s->peeked)));
+            // Take what is needed out of the connection and keep it as unread.
+            if (held.size() < len) (void)take(len - held.size(), nullptr);
+            const std::size_t n = std::min(len, held.size());
+            if (out != nullptr) std::copy_n(held.begin(), n, out);
+            return SysResult::ok(static_cast<std::int64_t>(n));
         }
-        std::size_t n = std::min(len, s->peeked);
-        s->peeked -= n;
-        if (n < len && c.c->bytes_readable() > 0) {
-            buf.resize(std::min(len - n, c.c->bytes_readable()));
-            auto r = c.c->receive(ctx(cfg), now_, buf);
-            if (r) n += *r;
-            drain();
-        }
+        std::size_t n = std::min(len, held.size());
+        if (out != nullptr) std::copy_n(held.begin(), n, out);
+        held.erase(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(n));
+        if (n < len) n += take(len - n, out != nullptr ? out + n : nullptr);
         return SysResult::ok(static_cast<std::int64_t>(n));
     }
     if (auto e = take_sk_err(c)) return SysResult::error(*e);
@@ -337,7 +347,7 @@ CallResult Host::read(int fd, std::size_t len, bool peek) {
     }
 }
 
-CallResult Host::write(int fd, std::size_t len) {
+CallResult Host::write(int fd, std::size_t len, const std::uint8_t* data) {
     Socket* s = sock(fd);
     if (s == nullptr) return SysResult::error(EBADF);
     if (s->conn == nullptr) return SysResult::error(EPIPE);
@@ -348,8 +358,8 @@ CallResult Host::write(int fd, std::size_t len) {
     if (handshaking(c.c->state())) return std::nullopt;
     if (len == 0) return SysResult::ok(0);
     static const std::vector<std::uint8_t> zeros(1 << 20);
-    const std::size_t n = std::min(len, zeros.size());
-    auto r = c.c->send(ctx(c.cfg), now_, wire::Bytes(zeros.data(), n));
+    const std::size_t n = data != nullptr ? len : std::min(len, zeros.size());
+    auto r = c.c->send(ctx(c.cfg), now_, wire::Bytes(data != nullptr ? data : zeros.data(), n));
     drain();
     if (r) return SysResult::ok(static_cast<std::int64_t>(*r));
     if (r.error() == tcp::Error::WouldBlock) return std::nullopt;
@@ -385,7 +395,7 @@ SysResult Host::close(int fd) {
         if (c.c->state() != State::Closed) {
             // SO_LINGER with a zero timeout aborts; so does closing with data the application
             // never read (RFC 2525 §2.17) -- including data MSG_PEEK took out of the connection.
-            if ((s->opts.linger_on && s->opts.linger_secs == 0) || s->peeked > 0) {
+            if ((s->opts.linger_on && s->opts.linger_secs == 0) || !s->peeked.empty()) {
                 c.c->abort(ctx(c.cfg), now_);
             } else {
                 (void)c.c->close(ctx(c.cfg), now_);
@@ -434,7 +444,7 @@ short Host::poll_events(int fd) const {
     if ((rcv_shut && snd_shut) || closed) mask |= POLLHUP;
     if (rcv_shut) mask |= POLLIN | POLLRDNORM | POLLRDHUP;
     if (!handshaking(st)) {
-        if (s->peeked + c.c->bytes_readable() > 0) mask |= POLLIN | POLLRDNORM;
+        if (!s->peeked.empty() || c.c->bytes_readable() > 0) mask |= POLLIN | POLLRDNORM;
         const std::size_t queued = c.c->send_queued();
         const std::size_t free = c.cfg.send_buffer > queued ? c.cfg.send_buffer - queued : 0;
         if (snd_shut || free >= queued / 2) mask |= POLLOUT | POLLWRNORM;
@@ -448,7 +458,7 @@ SysResult Host::bytes_readable(int fd) const {
     if (s == nullptr) return SysResult::error(EBADF);
     if (s->kind == SocketKind::Listening) return SysResult::error(EINVAL);
     if (s->conn == nullptr) return SysResult::ok(0);
-    return SysResult::ok(static_cast<std::int64_t>(s->peeked + s->conn->c->bytes_readable()));
+    return SysResult::ok(static_cast<std::int64_t>(s->peeked.size() + s->conn->c->bytes_readable()));
 }
 
 SysResult Host::bytes_unacked(int fd) const {

@@ -56,12 +56,13 @@ struct SysResult {
 /// socket would sleep; a non-blocking one answers EAGAIN).
 using CallResult = std::optional<SysResult>;
 
-/// A segment our TCP sent, as it left: header, payload length and the time.
+/// A segment our TCP sent, as it left: header, payload and the time.
 struct SentSegment {
     Instant at;
     FourTuple tuple;  ///< our side first
     wire::TcpRepr hdr;
     std::size_t payload_len = 0;
+    std::vector<std::uint8_t> payload;  ///< payload_len bytes, copied as the segment left
 };
 
 /// Per-socket settings from setsockopt(); those lib/tcp has a knob for are applied
@@ -118,10 +119,11 @@ public:
     SysResult connect(int fd, Ipv4Addr addr, std::uint16_t port);
     /// For a blocking connect(): nullopt while the handshake runs, then 0 or the error.
     CallResult connect_done(int fd);
-    /// Reads up to `len` bytes (the data itself is discarded); `peek` leaves them queued.
-    CallResult read(int fd, std::size_t len, bool peek);
-    /// Queues up to `len` bytes of zeros. Returns what was queued.
-    CallResult write(int fd, std::size_t len);
+    /// Reads up to `len` bytes into `out` (which has room for `len`; null: the data is
+    /// discarded); `peek` leaves them queued.
+    CallResult read(int fd, std::size_t len, bool peek, std::uint8_t* out = nullptr);
+    /// Queues up to `len` bytes from `data` (null: zeros). Returns what was queued.
+    CallResult write(int fd, std::size_t len, const std::uint8_t* data = nullptr);
     /// how: SHUT_RD, SHUT_WR or SHUT_RDWR. Errors: EBADF, ENOTCONN, EINVAL.
     SysResult shutdown(int fd, int how);
     /// Errors: EBADF.

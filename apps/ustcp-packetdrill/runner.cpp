@@ -21,6 +21,7 @@
 #include <span>
 
 #include "host.hpp"
+#include "knobs.hpp"
 #include "parser.hpp"
 #include "ustcp/wire/tcp.hpp"
 
@@ -31,7 +32,6 @@ namespace {
 namespace fl = wire::tcp_flags;
 
 constexpr std::int64_t kForever = std::numeric_limits<std::int64_t>::max();
-constexpr std::int64_t kMaxSocketBuffer = 212992;  // Linux's default net.core.rmem_max / wmem_max
 
 Instant at_us(std::int64_t us) { return Instant::from_nanos(us * 1'000); }
 std::int64_t us_of(Instant t) { return t.nanos() / 1'000; }
@@ -427,24 +427,6 @@ constexpr std::string_view kSupportedCalls[] = {
     "writev", "send", "sendto", "sendmsg", "close", "shutdown", "setsockopt", "getsockopt", "fcntl", "poll", "ioctl",
 };
 
-/// Linux's tcpi_state numbering for a TCP state.
-std::int64_t linux_state(tcp::State s) {
-    switch (s) {
-        case tcp::State::Closed: return TCP_CLOSE;
-        case tcp::State::Listen: return TCP_LISTEN;
-        case tcp::State::SynSent: return TCP_SYN_SENT;
-        case tcp::State::SynReceived: return TCP_SYN_RECV;
-        case tcp::State::Established: return TCP_ESTABLISHED;
-        case tcp::State::FinWait1: return TCP_FIN_WAIT1;
-        case tcp::State::FinWait2: return TCP_FIN_WAIT2;
-        case tcp::State::CloseWait: return TCP_CLOSE_WAIT;
-        case tcp::State::Closing: return TCP_CLOSING;
-        case tcp::State::LastAck: return TCP_LAST_ACK;
-        case tcp::State::TimeWait: return TCP_TIME_WAIT;
-    }
-    return TCP_CLOSE;
-}
-
 // ---------------------------------------------------------------------------
 
 /// A system call in progress: how to try it again, and what to do when it cannot complete.
@@ -625,68 +607,14 @@ void Runner::run_command(const std::string& text, int line) {
 }
 
 void Runner::apply_sysctl(const std::string& name, const std::string& value) {
-    tcp::Config& c = host_->config();
     const auto v = parse_int(value);
-    auto ignored = [&](const std::string& why) { note("ignored sysctl " + name + "=" + value + ": " + why); };
-    if (!v) return ignored("not a number");
-    auto applied = [&](const std::string& what) {
-        if (set_.verbose) note("sysctl " + name + "=" + value + " -> " + what);
-    };
-    const bool on = *v != 0;
-    if (name == "net.ipv4.tcp_sack" || name == "net.inet.tcp.sack.enable") {
-        c.sack = on;
-        applied(std::string("Config::sack=") + (on ? "true" : "false"));
-    } else if (name == "net.ipv4.tcp_timestamps") {
-        c.timestamps = on;
-        applied(std::string("Config::timestamps=") + (on ? "true" : "false"));
-    } else if (name == "net.ipv4.tcp_window_scaling") {
-        c.window_scaling = on;
-        applied(std::string("Config::window_scaling=") + (on ? "true" : "false"));
-    } else if (name == "net.inet.tcp.rfc1323") {
-        // FreeBSD: 1 both, 0 neither, 2 window scaling only, 3 timestamps only.
-        c.window_scaling = *v == 1 || *v == 2;
-        c.timestamps = *v == 1 || *v == 3;
-        applied("Config::window_scaling/timestamps");
-    } else if (name == "net.ipv4.tcp_syncookies") {
-        c.syn_cookies = *v == 0 ? tcp::SynCookieMode::Off
-                        : *v == 1 ? tcp::SynCookieMode::OnOverflow
-                                  : tcp::SynCookieMode::Always;
-        applied("Config::syn_cookies");
-    } else if (name == "net.inet.tcp.syncookies") {
-        c.syn_cookies = on ? tcp::SynCookieMode::OnOverflow : tcp::SynCookieMode::Off;
-        applied("Config::syn_cookies");
-    } else if (name == "net.inet.tcp.syncookies_only") {
-        if (on) c.syn_cookies = tcp::SynCookieMode::Always;
-        applied("Config::syn_cookies");
-    } else if (name == "net.inet.tcp.insecure_rst" || name == "net.inet.tcp.insecure_syn") {
-        c.rfc5961 = !on;
-        applied(std::string("Config::rfc5961=") + (on ? "false" : "true") +
-                " (one knob for RST and SYN hardening)");
-    } else if (name == "net.ipv4.tcp_syn_retries" && *v >= 1 && *v <= 127) {
-        c.syn_retries = static_cast<std::uint8_t>(*v);
-        applied("Config::syn_retries");
-    } else if (name == "net.ipv4.tcp_synack_retries" && *v >= 0 && *v <= 255) {
-        c.synack_retries = static_cast<std::uint8_t>(*v);
-        applied("Config::synack_retries");
-    } else if (name == "net.ipv4.tcp_retries2" && *v >= 0 && *v <= 255) {
-        c.data_retries = static_cast<std::uint8_t>(*v);
-        applied("Config::data_retries");
-    } else if (name == "net.ipv4.tcp_abort_on_overflow") {
-        c.accept_overflow = on ? tcp::AcceptOverflow::Reset : tcp::AcceptOverflow::Drop;
-        applied("Config::accept_overflow");
-    } else if (name == "net.ipv4.tcp_challenge_ack_limit" && *v >= 0) {
-        c.challenge_acks_per_engine_per_sec = static_cast<std::uint32_t>(*v);
-        applied("Config::challenge_acks_per_engine_per_sec");
-    } else if (name == "net.inet.tcp.msl" && *v > 0) {
-        c.msl = Duration::millis(*v);
-        applied("Config::msl");
-    } else if (name == "net.ipv4.tcp_rfc1337") {
-        ignored("no equivalent in lib/tcp (a RST in TIME-WAIT closes it, as with tcp_rfc1337=0)");
-    } else if (name == "net.inet.tcp.ecn.enable" || name == "net.ipv4.tcp_ecn") {
-        ignored("lib/tcp does not negotiate ECN");
-    } else {
-        ignored("no equivalent in lib/tcp");
+    if (!v) {
+        note("ignored sysctl " + name + "=" + value + ": not a number");
+        return;
     }
+    const SysctlResult r = packetdrill::apply_sysctl(host_->config(), name, *v);
+    if (!r.applied) note("ignored sysctl " + name + "=" + value + ": " + r.detail);
+    else if (set_.verbose) note("sysctl " + name + "=" + value + " -> " + r.detail);
 }
 
 // ---------------------------------------------------------------------------
@@ -1194,37 +1122,12 @@ Call Runner::setsockopt_call(const Event& ev, const SyscallEvent& sc) {
         auto onv = on != nullptr ? eval_int(*on) : std::nullopt;
         auto sv = secs_e != nullptr ? eval_int(*secs_e) : std::nullopt;
         if (!onv || !sv) fail(ev.loc.line, "expected {l_onoff=N, l_linger=N} got " + to_string(val));
-        o->linger_on = *onv != 0;
-        o->linger_secs = static_cast<int>(*sv);
-    } else if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF)) {
-        // Linux caps the value at net.core.rmem_max / wmem_max (212992 by default) and reads
-        // it back doubled; the connection's buffer is the capped value.
-        const std::int64_t v = int_value();
-        const auto bytes = static_cast<std::uint32_t>(std::clamp<std::int64_t>(v, 0, kMaxSocketBuffer));
-        (name == SO_RCVBUF ? o->rcvbuf : o->sndbuf) = bytes;
-    } else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
-        const std::int64_t v = int_value();
-        if (v < 88 || v > 32767) r = SysResult::error(EINVAL);
-        else o->maxseg = static_cast<std::uint16_t>(v);
-    } else if (level == IPPROTO_TCP && name == TCP_SYNCNT) {
-        const std::int64_t v = int_value();
-        if (v < 1 || v > 127) r = SysResult::error(EINVAL);
-        else o->syncnt = static_cast<std::uint8_t>(v);
-    } else if ((level == SOL_SOCKET && (name == SO_REUSEADDR || name == SO_REUSEPORT || name == SO_KEEPALIVE ||
-                                        name == SO_OOBINLINE || name == SO_RCVLOWAT || name == SO_PRIORITY ||
-                                        name == SO_DEBUG || name == SO_DONTROUTE || name == SO_BROADCAST)) ||
-               (level == IPPROTO_TCP &&
-                (name == TCP_NODELAY || name == TCP_KEEPIDLE || name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||
-                 name == TCP_USER_TIMEOUT || name == TCP_CORK || name == TCP_QUICKACK || name == TCP_DEFER_ACCEPT ||
-                 name == TCP_LINGER2 || name == TCP_WINDOW_CLAMP || name == TCP_NOTSENT_LOWAT))) {
-        o->stored[{static_cast<int>(level), static_cast<int>(name)}] = int_value();
-        const bool applied = (level == SOL_SOCKET && name == SO_KEEPALIVE) ||
-                             (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_KEEPIDLE ||
-                                                       name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||
-                                                       name == TCP_USER_TIMEOUT || name == TCP_QUICKACK));
-        if (applied) {
-            host_->options_changed(fd);
-        } else if (set_.verbose && level == IPPROTO_TCP) {
+        r = set_linger(*host_, fd, *onv != 0, static_cast<int>(*sv));
+    } else if (is_int_sockopt(static_cast<int>(level), static_cast<int>(name))) {
+        const SockoptSet set =
+            set_int_sockopt(*host_, fd, static_cast<int>(level), static_cast<int>(name), int_value());
+        r = set.result;
+        if (!set.reaches_tcp && set_.verbose && level == IPPROTO_TCP) {
             note("line " + std::to_string(ev.loc.line) + ": " + what + " stored; lib/tcp has no such knob yet");
         }
     } else if (set_.lenient_sockopt) {
@@ -1251,15 +1154,7 @@ Call Runner::getsockopt_call(const Event& ev, const SyscallEvent& sc) {
     std::optional<std::int64_t> got;  // the value returned through the argument
     SysResult r = SysResult::ok(0);
     bool checked_here = false;
-    if (level == SOL_SOCKET && name == SO_ERROR) {
-        got = host_->take_error(fd);
-    } else if (level == SOL_SOCKET && name == SO_RCVBUF) {
-        got = o->rcvbuf ? 2 * std::int64_t{*o->rcvbuf} : std::int64_t{host_->recv_buffer(fd)};
-    } else if (level == SOL_SOCKET && name == SO_SNDBUF) {
-        got = o->sndbuf ? 2 * std::int64_t{*o->sndbuf} : std::int64_t{host_->send_buffer(fd)};
-    } else if (level == SOL_SOCKET && name == SO_TYPE) {
-        got = SOCK_STREAM;
-    } else if (level == SOL_SOCKET && name == SO_LINGER) {
+    if (level == SOL_SOCKET && name == SO_LINGER) {
         checked_here = true;
         if (!val.is_ellipsis() && !set_.lenient_sockopt) {
             const Expr* on = val.field("l_onoff");
@@ -1272,20 +1167,13 @@ Call Runner::getsockopt_call(const Event& ev, const SyscallEvent& sc) {
                                       std::to_string(o->linger_secs) + "}");
             }
         }
-    } else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
-        if (auto m = host_->connection_mss(fd)) got = *m;
-        else got = o->maxseg ? *o->maxseg : 536;  // Linux: TCP_MSS_DEFAULT before a connection
-    } else if (level == IPPROTO_TCP && name == TCP_SYNCNT) {
-        got = o->syncnt ? *o->syncnt : host_->config().syn_retries;
     } else if (level == IPPROTO_TCP && name == TCP_INFO) {
         checked_here = true;
         if (!val.is_ellipsis() && !set_.lenient_sockopt) {
             if (const Expr* st = val.field("tcpi_state"); st != nullptr && !st->is_ellipsis()) {
                 auto want = eval_int(*st);
                 const auto info = host_->info(fd);
-                const std::int64_t have = info && info->kind == Host::SocketKind::Listening ? std::int64_t{TCP_LISTEN}
-                                          : info && info->state                            ? linux_state(*info->state)
-                                                                                           : std::int64_t{TCP_CLOSE};
+                const std::int64_t have = linux_tcp_state(*host_, fd);
                 if (!want || *want != have) {
                     const std::string_view state_name = info && info->state ? tcp::to_string(*info->state) : "CLOSED";
                     fail(ev.loc.line, "expected tcpi_state " + to_string(*st) + " got " + std::to_string(have) + " (" +
@@ -1294,20 +1182,8 @@ Call Runner::getsockopt_call(const Event& ev, const SyscallEvent& sc) {
             }
             note("line " + std::to_string(ev.loc.line) + ": TCP_INFO: only tcpi_state is compared");
         }
-    } else if (auto it = o->stored.find({static_cast<int>(level), static_cast<int>(name)}); it != o->stored.end()) {
-        got = it->second;
-    } else if (level == SOL_SOCKET && (name == SO_REUSEADDR || name == SO_REUSEPORT || name == SO_KEEPALIVE ||
-                                       name == SO_OOBINLINE || name == SO_PRIORITY || name == SO_DEBUG)) {
-        got = 0;
-    } else if (level == IPPROTO_TCP && name == TCP_KEEPIDLE) {
-        got = 7200;  // Linux defaults
-    } else if (level == IPPROTO_TCP && name == TCP_KEEPINTVL) {
-        got = 75;
-    } else if (level == IPPROTO_TCP && name == TCP_KEEPCNT) {
-        got = 9;
-    } else if (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK || name == TCP_USER_TIMEOUT ||
-                                        name == TCP_QUICKACK || name == TCP_DEFER_ACCEPT)) {
-        got = 0;
+    } else if (auto v = get_int_sockopt(*host_, fd, static_cast<int>(level), static_cast<int>(name))) {
+        got = *v;
     } else if (set_.lenient_sockopt) {
         checked_here = true;
         note("line " + std::to_string(ev.loc.line) + ": getsockopt " + to_string(arg(ev, sc, 2)) +

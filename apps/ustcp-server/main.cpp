@@ -186,6 +186,8 @@ void print_stats(const engine::Engine& e, const engine::Port& p) {
     std::fflush(stdout);
 }
 
+int serve(const Options& opt, const std::vector<std::string>& eal_added);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,16 +203,24 @@ int main(int argc, char** argv) {
         dpdk::stop_eal();
         return 1;
     }
+    int rc = serve(opt, eal->added);
+    dpdk::stop_eal();
+    return rc;
+}
+
+namespace {
+
+int serve(const Options& opt, const std::vector<std::string>& eal_added) {
+    // Everything that holds DPDK objects lives in this scope and is gone before
+    // rte_eal_cleanup().
     dpdk::Pool pool("ustcp_pool0", 16383, 256, 2176, -1);
     if (!pool.ok()) {
         std::fprintf(stderr, "ustcp-server: %s\n", pool.error().c_str());
-        dpdk::stop_eal();
         return 1;
     }
     auto info = dpdk::setup_port(opt.port, dpdk::PortSetup{}, pool);
     if (!info) {
         std::fprintf(stderr, "ustcp-server: port %u: %s\n", opt.port, info.error().c_str());
-        dpdk::stop_eal();
         return 1;
     }
     std::printf("ustcp-server: port %u (%s, %s) mac %s, %u queue(s), offloads: rx-csum %s tx-ip-csum %s tx-tcp-csum %s "
@@ -218,7 +228,7 @@ int main(int argc, char** argv) {
                 info->port_id, info->name.c_str(), info->driver.c_str(), info->mac.to_string().c_str(), info->queues,
                 info->caps.rx_l4_csum ? "on" : "off", info->caps.tx_ip_csum ? "on" : "off",
                 info->caps.tx_l4_csum ? "on" : "off", info->multi_seg_tx ? "on" : "off", info->caps.mtu);
-    for (const auto& a : eal->added) std::printf("ustcp-server: EAL %s (added)\n", a.c_str());
+    for (const auto& a : eal_added) std::printf("ustcp-server: EAL %s (added)\n", a.c_str());
 
     engine::EngineConfig cfg;
     cfg.addr = opt.ip;
@@ -259,6 +269,8 @@ int main(int argc, char** argv) {
     }
     dpdk::close_port(opt.port);
     std::printf("ustcp-server: mbufs still in use after shutdown: %u\n", pool.in_use());
-    dpdk::stop_eal();
-    return 0;
+    std::fflush(stdout);
+    return pool.in_use() == 0 ? 0 : 3;
 }
+
+}  // namespace

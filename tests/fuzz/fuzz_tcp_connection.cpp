@@ -11,14 +11,17 @@
 //
 // After every step, for both connections, check() aborts on any violation of:
 //   - SND.UNA <= SND.NXT, and SND.NXT - SND.UNA <= send_queued() + SYN + FIN;
-//   - RCV.NXT never moves backwards (modulo 2^32), and RCV.NXT + RCV.WND never moves left;
+//   - RCV.NXT never moves backwards (modulo 2^32), and RCV.NXT + RCV.WND never lies left of
+//     the right edge already advertised;
 //   - state changes only along the RFC 9293 edges allowed for that kind of step
 //     (kEdges below, including RFC 5961 / abort / timeout edges to CLOSED); once CLOSED,
 //     always CLOSED; a synchronized connection closed by a segment under RFC 5961 was
 //     closed by a RST with SEG.SEQ = RCV.NXT (or an ACK of our FIN in LAST-ACK, or data
 //     for an application that closed); in SYN-SENT only by a RST with an acceptable ACK;
-//   - send_queued() <= send buffer, bytes_readable() <= receive buffer;
-//   - liveness: unsent data (open peer window) or an unsent FIN with nothing in flight has a timer;
+//   - send_queued() <= send buffer (or one send_buf() buffer), bytes_readable() <= receive
+//     buffer (+ less than 2^Rcv.Wind.Shift: the scaled window is rounded up);
+//   - liveness: unsent data (open or zero peer window: the persist timer) or an unsent FIN with
+//     nothing in flight has a timer;
 //   - no Outbox overflow (segments or events) in a single step;
 //   - every emitted segment: ports of the tuple; never SYN+RST or SYN+FIN; MSS, WS and
 //     SACK-permitted only on SYN; WS on a SYN-ACK only when negotiated, and equal to our
@@ -27,24 +30,37 @@
 //     ACK field within [RCV.NXT before, RCV.NXT after]; the advertised right edge
 //     (SEG.ACK + SEG.WND << Rcv.Wind.Shift) never moves left by 2^Rcv.Wind.Shift or more;
 //   - no RST in answer to a RST;
-//   - new data within SND.UNA + SND.WND; after on_deadline the next deadline lies in the future;
+//   - new data within SND.UNA + SND.WND (but a zero-window probe's octet); after on_deadline
+//     the next deadline lies in the future;
 //   - events: Closed exactly once and only when CLOSED, at most one Error and one PeerClosed,
 //     none after Closed;
 //   - the byte stream: what receive() returns is exactly what the other side's send()
 //     accepted, in order, and end of stream comes only after all of it (unless forged
-//     data, SYN or FIN reached that side, or its user called close() or abort()).
+//     data, SYN or FIN reached that side, or its user called close() or abort()); every
+//     data segment on the wire carries the bytes send() accepted at its stream offset;
+//   - buffers (zero copy, buffer.hpp): after each step's Stack::done_with_output(), every
+//     HeapBuffers block in use is held by exactly one BufNode, and a CLOSED TCB holds none;
+//     after the run and teardown (abort, or release_buffers() on a live TCB) every block and
+//     node is back.
+//
+// Zero-copy mode (a header bit): deliveries hand the payload over as a BufRef inside a pool
+// block with headroom, as a NIC's mbuf would, sends alternate send() with send_buf(), and
+// receives alternate receive() with receive_bufs() and peek().
 //
 // Input layout (Reader: little-endian, zeros past the end): start state, variant bits,
-// option bits, buffer sizes (u16), MSS/timer bits, setup data, start time (u32; top bit:
-// P's ISS near 2^32), then one opcode per step (see LLVMFuzzerTestOneInput).
+// option bits, buffer sizes (u16: 4 x 3 bits, listener bits, top bit zero-copy mode),
+// MSS/timer bits, setup data, start time (u32; top bit: P's ISS near 2^32), then one opcode
+// per step (see LLVMFuzzerTestOneInput).
 // Reproduce: `fuzz_tcp_connection FILE`; USTCP_FUZZ_TRACE=1 prints every step and segment.
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "ustcp/tcp/connection.hpp"
@@ -188,11 +204,20 @@ std::uint16_t reachable(Step k, State from, bool queued_close) {
 
 constexpr std::array<std::size_t, 8> kBufferSizes{65536, 200000, 4096, 1460, 100, 1, 0, 65535};
 constexpr std::array<std::uint16_t, 4> kMssChoices{1460, 536, 88, 8960};
-constexpr std::size_t kMaxBuffer = 200000;
 constexpr std::size_t kMaxQueue = 256;
 constexpr int kMaxSteps = 400;
 
-std::array<std::uint8_t, kMaxBuffer> g_storage[4];
+/// Each side's payload pool, a HeapBuffers as a Stack would own, but built once per process
+/// (a fresh 19 MB pool per input costs more than the input): every run must hand every block
+/// back (World::teardown), so each starts from a full pool. Jumbo segments (MSS 8960) fit.
+constexpr std::size_t kPoolBlocks = 2048;
+constexpr std::uint32_t kBlockSize = 9216;
+constexpr std::size_t kNodes = 4096;
+HeapBuffers& pool_of(int side) {
+    static HeapBuffers pools[2] = {HeapBuffers(kPoolBlocks, kBlockSize), HeapBuffers(kPoolBlocks, kBlockSize)};
+    return pools[side];
+}
+constexpr std::uint32_t kHeadroom = 64;  // where a NIC would leave the headers
 std::array<std::uint8_t, 1u << 18> g_pattern;  // g_pattern[i] = stream_byte(i): sends and forged payloads
 std::array<std::uint8_t, 1u << 18> g_sink;    // receive() target
 
@@ -220,23 +245,24 @@ struct Tracker {
     bool queued_close = false;    // shutdown/close accepted in SYN-SENT / SYN-RECEIVED
     bool app_closed = false;      // close() accepted
     SeqNum rcv_nxt;
-    SeqNum rcv_edge;              // RCV.NXT + RCV.WND
     bool adv_known = false;
     SeqNum adv_edge;              // largest SEG.ACK + (SEG.WND << shift) sent
+    std::optional<SeqNum> cookie_edge;  // the edge the Listener's cookie SYN-ACK promised this TCB
     int closed_events = 0;
     int error_events = 0;
     int peer_closed_events = 0;
 };
 
 struct Side : Stack {
-    Side(const Config& c, std::uint64_t seed, const FourTuple& t, wire::MutBytes snd, wire::MutBytes rcv,
-         const char* name)
-        : Stack(c, key_of(seed), key_of(seed + 99)),
-          conn(t, snd, rcv),
-          send_cap(snd.size()),
-          recv_cap(rcv.size()) {
+    Side(const Config& c, std::uint64_t seed, const FourTuple& t, const char* name, HeapBuffers& p)
+        : Stack(c, key_of(seed), key_of(seed + 99), p.ops(), kNodes),
+          pool(p),
+          conn(t),
+          send_cap(c.send_buffer),
+          recv_cap(c.recv_buffer) {
         trk.name = name;
     }
+    HeapBuffers& pool;  // the buffers behind ctx.bufs
     Connection conn;
     std::size_t send_cap;
     std::size_t recv_cap;
@@ -249,7 +275,8 @@ struct Side : Stack {
     std::uint64_t sent_total = 0;  // bytes send() accepted here
     std::uint64_t read_total = 0;  // bytes receive() returned here
     bool forged = false;           // a forged segment with data, SYN or FIN reached this side
-    bool discarded = false;        // the user called close() or abort(): unread data may be gone
+    bool discarded = false;        // close(), abort() or reaching CLOSED with unread data: data may be gone
+    unsigned zc_turn = 0;          // zero-copy mode: which variant the next send/receive uses
 };
 
 struct Snapshot {
@@ -322,28 +349,24 @@ void check(Side& s, const Snapshot& b, Step kind, Instant now, const wire::TcpRe
     if (t.rcv_known) {
         const std::int32_t moved = c.rcv_nxt() - t.rcv_nxt;
         if (moved < 0) fail("RCV.NXT moved backwards");
-        if (static_cast<std::uint32_t>(moved) > s.recv_cap + 1) fail("RCV.NXT jumped past the receive buffer");
-        if (to != State::Closed) {
-            const SeqNum edge = c.rcv_nxt() + c.rcv_wnd();
-            if (edge < t.rcv_edge) fail("RCV.NXT + RCV.WND moved left (window shrank)");
-            t.rcv_edge = edge;
+        if (static_cast<std::uint32_t>(moved) > s.recv_cap + 1 + ((1u << c.rcv_wscale()) - 1)) {
+            fail("RCV.NXT jumped past the receive buffer");
         }
     } else if (to != State::Closed && to != State::SynSent) {
         t.rcv_known = true;
-        t.rcv_edge = c.rcv_nxt() + c.rcv_wnd();
     }
     t.rcv_nxt = c.rcv_nxt();
 
     // --- liveness: work left with nothing in flight needs a timer ---
-    // Unsent data with an open peer window, or a FIN not yet sent (FIN-WAIT-1, CLOSING or
-    // LAST-ACK with nothing outstanding, all data acknowledged), and no deadline: nothing would
-    // ever send it. A zero window is excluded: part 1 has no persist timer (RFC 9293 MUST-36
-    // zero-window probing is still to come), so that stall is a known gap, not checked here.
+    // Unsent data, or a FIN not yet sent (FIN-WAIT-1, CLOSING or LAST-ACK with nothing
+    // outstanding, all data acknowledged), and no deadline: nothing would ever send it. A zero
+    // (or too small) peer window is no excuse: the persist timer probes it (RFC 9293 §3.8.6.1,
+    // MUST-36), so a lost window update cannot hang the connection.
     if (to == State::Established || to == State::CloseWait || to == State::FinWait1 || to == State::Closing ||
         to == State::LastAck) {
         const bool idle = c.snd_una() == c.snd_nxt() && c.next_deadline() == kNever;
         const bool fin_unsent = to == State::FinWait1 || to == State::Closing || to == State::LastAck;
-        if (idle && (c.send_queued() > 0 ? c.snd_wnd() > 0 : fin_unsent)) {
+        if (idle && (c.send_queued() > 0 || fin_unsent)) {
             fail("stalled: data or FIN to send, nothing in flight and no timer");
         }
     }
@@ -352,12 +375,25 @@ void check(Side& s, const Snapshot& b, Step kind, Instant now, const wire::TcpRe
     if (kind == Step::Timer && to != State::Closed && c.next_deadline() <= now) fail("deadline still due after on_deadline");
 
     // --- buffers and outbox ---
-    if (c.send_queued() > s.send_cap) fail("send_queued() exceeds the send buffer");
-    if (c.bytes_readable() > s.recv_cap) fail("bytes_readable() exceeds the receive buffer");
+    // send_buf() takes a whole buffer when nothing is queued, whatever the limit says.
+    if (c.send_queued() > std::max<std::size_t>(s.send_cap, s.pool.block_size())) {
+        fail("send_queued() exceeds the send buffer");
+    }
+    // advertised_window() rounds the scaled window up (rounding down would retract the edge),
+    // so the peer may fill the buffer by less than 2^Rcv.Wind.Shift beyond its size.
+    if (c.bytes_readable() > s.recv_cap + ((std::size_t{1} << c.rcv_wscale()) - 1)) {
+        fail("bytes_readable() exceeds the receive buffer (beyond the window scale's rounding)");
+    }
     if (s.out.segment_overflows() != b.seg_ovf) fail("Outbox segment overflow in one step");
     if (s.out.event_overflows() != b.ev_ovf) fail("Outbox event overflow in one step");
 
     // --- emitted segments ---
+    if (t.cookie_edge && t.opened && to != State::Closed) {
+        // A TCB made from a SYN cookie inherits the right edge its Listener's SYN-ACK advertised.
+        if (!t.adv_known || *t.cookie_edge > t.adv_edge) t.adv_edge = *t.cookie_edge;
+        t.adv_known = true;
+    }
+    t.cookie_edge.reset();
     for (const OutSegment& o : s.out.segments()) {
         const wire::TcpRepr& h = o.hdr;
         const bool syn = (h.flags & fl::SYN) != 0;
@@ -384,13 +420,30 @@ void check(Side& s, const Snapshot& b, Step kind, Instant now, const wire::TcpRe
             if (h.options.timestamps) s.last_tsval = h.options.timestamps->val;
         }
         if (o.payload_len() > c.snd_mss()) fail("payload larger than the send MSS");
+        if (o.payload_len() > 0) {
+            // The bytes on the wire are the ones send() accepted at that stream offset (data
+            // starts at ISS + 1; the pattern's period 2^16 divides 2^32, so wrapping is fine).
+            if (syn || rst) fail("payload on a SYN or RST");
+            const std::uint32_t k = static_cast<std::uint32_t>(h.seq - (c.iss() + 1));
+            if (k + o.payload_len() > s.sent_total) fail("segment carries bytes send() never accepted");
+            std::uint32_t i = 0;
+            bool same = true;
+            o.for_each_piece([&](const std::uint8_t* d, std::uint32_t n) {
+                for (std::uint32_t j = 0; j < n; ++j, ++i) same = same && d[j] == stream_byte(k + i);
+            });
+            if (i != o.payload_len()) fail("payload pieces do not add up to its length");
+            if (!same) fail("segment payload differs from the bytes send() accepted");
+        }
         if (rst || kind == Step::Connect || kind == Step::Accept) continue;
         // Sequence space: within what was unacknowledged before and sent after this step.
         if (h.seq < b.snd_una || h.seq + seq_len(h, o.payload_len()) > c.snd_nxt()) {
             fail("segment outside [SND.UNA, SND.NXT]");
         }
-        // New data (not a retransmission) stays within the peer's window: SND.UNA + SND.WND.
-        if (o.payload_len() > 0 && h.seq >= b.snd_nxt &&
+        // New data (not a retransmission) stays within the peer's window: SND.UNA + SND.WND,
+        // but for the persist timer's zero-window probe: one octet of new data "even if the send
+        // window is zero" (RFC 9293 §3.8.6.1).
+        const bool zero_window_probe = kind == Step::Timer && c.snd_wnd() == 0 && o.payload_len() == 1;
+        if (o.payload_len() > 0 && h.seq >= b.snd_nxt && !zero_window_probe &&
             h.seq + static_cast<std::uint32_t>(o.payload_len()) > c.snd_una() + c.snd_wnd()) {
             fail("new data beyond the peer's window");
         }
@@ -407,6 +460,13 @@ void check(Side& s, const Snapshot& b, Step kind, Instant now, const wire::TcpRe
                 t.adv_known = true;
             }
         }
+    }
+    // The window that accepts segments (RCV.NXT + RCV.WND) may open beyond what was advertised
+    // and close again (receiver SWS avoidance holds the advertised edge until it can move by
+    // an MSS), but never behind the right edge already advertised: that would drop data the
+    // peer was allowed to send (RFC 9293 SHLD-14).
+    if (to != State::Closed && t.adv_known && c.rcv_nxt() + c.rcv_wnd() < t.adv_edge) {
+        fail("RCV.NXT + RCV.WND behind the advertised right edge (window shrank)");
     }
 
     t.prev = to;
@@ -438,11 +498,11 @@ void trace_step(const Side& s, Step kind, const wire::TcpRepr* in, std::size_t i
 
 class World {
 public:
-    World(const Config& lc, const Config& pc, std::size_t l_snd, std::size_t l_rcv, std::size_t p_snd,
-          std::size_t p_rcv, Instant start, bool l_listens, std::uint8_t listener_bits)
-        : L(lc, 1, kTupleL, {g_storage[0].data(), l_snd}, {g_storage[1].data(), l_rcv}, "L"),
-          P(pc, 2, kTupleL.reversed(), {g_storage[2].data(), p_snd}, {g_storage[3].data(), p_rcv}, "P"),
+    World(const Config& lc, const Config& pc, Instant start, bool l_listens, std::uint8_t listener_bits, bool zc)
+        : L(lc, 1, kTupleL, "L", pool_of(0)),
+          P(pc, 2, kTupleL.reversed(), "P", pool_of(1)),
           now(start),
+          zero_copy(zc),
           l_listens_(l_listens),
           listener_(kTupleL.local_addr, kTupleL.local_port, 1u + (listener_bits & 3u),
                     (listener_bits & 4) ? 0u : 4u) {}
@@ -452,6 +512,7 @@ public:
     Side L;
     Side P;
     Instant now;
+    bool zero_copy;  // deliveries as BufRefs, send_buf(), receive_bufs() and peek()
     std::optional<SeqNum> p_iss;  // P's ISS when it opens passively (near 2^32: sequence wrap)
 
     Side& other(Side& s) { return &s == &L ? P : L; }
@@ -460,18 +521,61 @@ public:
     template <class F>
     void step(Side& s, Step kind, F&& f, const wire::TcpRepr* in = nullptr, std::size_t in_payload = 0) {
         const Snapshot b = snap(s);
+        const std::size_t readable = s.conn.bytes_readable();
+        const std::uint64_t bytes_in = s.conn.stats().bytes_in;
         f();
         trace_step(s, kind, in, in_payload);
+        // A TCB that reaches CLOSED holds no buffers (enter_closed()): data the application had
+        // not read yet is gone, even after a graceful close (LAST-ACK or TIME-WAIT ending, where
+        // RFC 9293 §3.10.3 answers RECEIVE with "connection closing" anyway). Its stream is then
+        // short by design, so the end-of-stream check no longer applies to this side.
+        if (b.state != State::Closed && s.conn.state() == State::Closed &&
+            (readable > 0 || s.conn.stats().bytes_in != bytes_in)) {
+            s.discarded = true;
+        }
         check(s, b, kind, now, in, in_payload);
         Side& o = other(s);
         for (const OutSegment& seg : s.out.segments()) {
             if (o.inbox.size() >= kMaxQueue) o.inbox.pop_front();  // a full queue loses the oldest
-            Pkt p{seg.hdr, {}};
-            p.payload.assign(seg.payload.begin(), seg.payload.end());
-            p.payload.insert(p.payload.end(), seg.payload2.begin(), seg.payload2.end());
+            Pkt p{seg.hdr, std::vector<std::uint8_t>(seg.payload_len())};
+            if (!p.payload.empty()) seg.copy_payload(p.payload.data());
             o.inbox.push_back(std::move(p));
         }
-        s.out.clear();
+        s.done_with_output();
+        check_buffers(s);
+    }
+
+    /// After done_with_output(): every block in use is held by exactly one node (a queued
+    /// buffer), and a CLOSED TCB holds none.
+    static void check_buffers(const Side& s) {
+        const State st = s.conn.state();
+        if (s.pool.in_use() != s.bufs.nodes_in_use()) violation(s.trk.name, "buffers in use != nodes in use", st, st);
+        if (st == State::Closed && s.bufs.nodes_in_use() != 0) {
+            violation(s.trk.name, "CLOSED TCB still holds buffers", st, st);
+        }
+    }
+
+    /// End of the run: abort the TCB, or release its buffers as the engine does before it frees
+    /// one it tears down; then every block and node must be back.
+    void teardown(Side& s, bool use_abort) {
+        if (s.conn.state() != State::Closed) {
+            if (use_abort) s.conn.abort(s.ctx, now);
+            else s.conn.release_buffers(s.ctx);
+        }
+        s.done_with_output();
+        const State st = s.conn.state();
+        if (s.pool.in_use() != 0) violation(s.trk.name, "HeapBuffers blocks not returned after teardown", st, st);
+        if (s.bufs.nodes_in_use() != 0) violation(s.trk.name, "BufNodes not returned after teardown", st, st);
+    }
+
+    /// Payload `p` in a fresh block of `s`'s pool, after the headroom a NIC leaves for headers.
+    /// Empty (no handle) when the pool is out of blocks or the payload is too large for one.
+    static BufRef pool_copy(Side& s, wire::Bytes p) {
+        if (p.size() + kHeadroom > s.pool.block_size()) return {};
+        const MutBuf m = s.pool.alloc(static_cast<std::uint32_t>(p.size() + kHeadroom));
+        if (m.handle == nullptr) return {};
+        if (!p.empty()) std::memcpy(m.data + kHeadroom, p.data(), p.size());
+        return BufRef{m.handle, m.data + kHeadroom, static_cast<std::uint32_t>(p.size())};
     }
 
     /// SEGMENT ARRIVES at `s`. A side that never opened is the passive end: for L the
@@ -487,7 +591,13 @@ public:
                     if (v.action == Listener::Action::NewConnection) {
                         s.conn.accept_syn(s.ctx, now, h, &listener_);
                     } else if (v.action == Listener::Action::CookieConnection) {
-                        s.conn.accept_cookie(s.ctx, now, h, payload, v.cookie, &listener_);
+                        // The cookie SYN-ACK advertised min(recv_buffer, 65535) from IRS + 1 = SEG.SEQ.
+                        s.trk.cookie_edge = h.seq + std::min<std::uint32_t>(s.cfg.recv_buffer, 0xffff);
+                        if (BufRef b = zero_copy ? pool_copy(s, payload) : BufRef{}; b.handle != nullptr) {
+                            s.conn.accept_cookie(s.ctx, now, h, b, v.cookie, &listener_);
+                        } else {
+                            s.conn.accept_cookie(s.ctx, now, h, payload, v.cookie, &listener_);
+                        }
                     }
                 }, &h, payload.size());
                 return;
@@ -497,7 +607,16 @@ public:
                 return;
             }
         }
-        step(s, Step::Segment, [&] { s.conn.on_segment(s.ctx, now, h, payload); }, &h, payload.size());
+        step(s, Step::Segment, [&] {
+            // Zero copy: the payload in a pool block, owned by the connection from here on (an
+            // empty segment sometimes comes with a block too: it must be handed back).
+            if (BufRef b = zero_copy && (!payload.empty() || (s.zc_turn++ & 1)) ? pool_copy(s, payload) : BufRef{};
+                b.handle != nullptr) {
+                s.conn.on_segment(s.ctx, now, h, b);
+            } else {
+                s.conn.on_segment(s.ctx, now, h, payload);
+            }
+        }, &h, payload.size());
     }
 
     /// Delivers the oldest segment queued for `s`.
@@ -526,7 +645,24 @@ public:
     void send(Side& s, std::size_t n) {
         const std::size_t off = s.sent_total & 0xffff;
         n = std::min(n, g_pattern.size() - off);
+        const bool use_buf = zero_copy && (s.zc_turn++ & 1);
         step(s, Step::Send, [&] {
+            if (use_buf) {
+                // send_buf(): a whole pool block the connection owns on success; ours on error.
+                const MutBuf m = s.pool.alloc(static_cast<std::uint32_t>(n));
+                if (m.handle == nullptr) return;
+                const auto k = static_cast<std::uint32_t>(std::min<std::size_t>(n, m.cap));
+                std::memcpy(m.data, g_pattern.data() + off, k);
+                auto r = s.conn.send_buf(s.ctx, now, BufRef{m.handle, m.data, k});
+                if (r) {
+                    if (*r != k) violation(s.trk.name, "send_buf() took part of a buffer", s.conn.state(), s.conn.state());
+                    s.sent_total += *r;
+                    if (k == 0) s.pool.free(m.handle);  // an empty buffer is not taken
+                } else {
+                    s.pool.free(m.handle);
+                }
+                return;
+            }
             if (auto r = s.conn.send(s.ctx, now, wire::Bytes(g_pattern.data() + off, n))) s.sent_total += *r;
         });
     }
@@ -534,20 +670,56 @@ public:
     /// bytes in the same order, nothing it did not send, and end of stream only after all of it.
     void receive(Side& s, std::size_t n) {
         const Side& from = other(s);
+        // Zero-copy mode: 0 receive(), 1 receive_bufs(), 2 peek() and then receive().
+        const unsigned variant = zero_copy ? s.zc_turn++ % 3 : 0;
         step(s, Step::Receive, [&] {
-            auto r = s.conn.receive(s.ctx, now, wire::MutBytes(g_sink.data(), n));
-            if (!r || s.forged || s.discarded) return;
             const State st = s.conn.state();
-            if (*r == 0 && n > 0 && s.read_total != from.sent_total) {
+            const bool checked = !s.forged && !s.discarded;
+            // Bytes d[0, k) read at stream offset `at`: all sent by the peer, and the same bytes.
+            auto verify = [&](const std::uint8_t* d, std::size_t k, std::uint64_t at) {
+                if (!checked) return;
+                if (at + k > from.sent_total) violation(s.trk.name, "read more than the peer sent", st, st);
+                for (std::size_t i = 0; i < k; ++i) {
+                    if (d[i] != stream_byte(at + i)) violation(s.trk.name, "read bytes differ from what the peer sent", st, st);
+                }
+            };
+            const std::size_t readable = s.conn.bytes_readable();
+            if (variant == 2) {
+                const std::size_t skip = (n >> 2) % (readable + 1);
+                const std::size_t k = s.conn.peek(skip, wire::MutBytes(g_sink.data(), n));
+                if (k != std::min(n, readable - skip)) violation(s.trk.name, "peek() returned the wrong length", st, st);
+                if (s.conn.bytes_readable() != readable) violation(s.trk.name, "peek() consumed data", st, st);
+                verify(g_sink.data(), k, s.read_total + skip);
+            }
+            std::size_t got = 0;
+            if (variant == 1) {
+                std::array<BufRef, 8> bufs{};
+                auto r = s.conn.receive_bufs(s.ctx, now, std::span<BufRef>(bufs.data(), 1 + (n & 7)));
+                if (!r) return;
+                for (std::size_t i = 0; i < *r; ++i) {
+                    if (bufs[i].handle == nullptr || bufs[i].len == 0) {
+                        violation(s.trk.name, "receive_bufs() gave an empty buffer", st, st);
+                    }
+                    verify(bufs[i].data, bufs[i].len, s.read_total + got);
+                    got += bufs[i].len;
+                    s.pool.free(bufs[i].handle);  // ours now: back to our own pool
+                }
+                if (*r == 0) n = 1;  // end of stream, as receive() returning 0
+            } else {
+                auto r = s.conn.receive(s.ctx, now, wire::MutBytes(g_sink.data(), n));
+                if (!r) return;
+                verify(g_sink.data(), *r, s.read_total);
+                got = *r;
+                if (got > n) violation(s.trk.name, "receive() returned more than asked", st, st);
+            }
+            if (s.conn.bytes_readable() != readable - std::min(readable, got) || got > readable) {
+                violation(s.trk.name, "bytes_readable() does not match what was read", st, st);
+            }
+            if (!checked) return;
+            if (got == 0 && n > 0 && s.read_total != from.sent_total) {
                 violation(s.trk.name, "end of stream before all the data the peer's send() accepted", st, st);
             }
-            if (s.read_total + *r > from.sent_total) violation(s.trk.name, "read more than the peer sent", st, st);
-            for (std::size_t i = 0; i < *r; ++i) {
-                if (g_sink[i] != stream_byte(s.read_total + i)) {
-                    violation(s.trk.name, "read bytes differ from what the peer sent", st, st);
-                }
-            }
-            s.read_total += *r;
+            s.read_total += got;
         });
     }
     void shutdown(Side& s) {
@@ -862,9 +1034,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // SYN-RECEIVED is reached passively (through the Listener) or by simultaneous open.
     const bool passive = (v & 1) != 0 || (target == Start::SynReceived && !simultaneous);
 
-    World w(lc, pc, lc.send_buffer, lc.recv_buffer, pc.send_buffer, pc.recv_buffer,
-            Instant::from_nanos(static_cast<std::int64_t>(start_s & 0x7fffffff) * 1'000'000'000 + 12345), passive,
-            static_cast<std::uint8_t>(bufs >> 12));
+    World w(lc, pc, Instant::from_nanos(static_cast<std::int64_t>(start_s & 0x7fffffff) * 1'000'000'000 + 12345),
+            passive, static_cast<std::uint8_t>(bufs >> 12), (bufs & 0x8000) != 0);
     if (start_s & 0x80000000u) w.p_iss = SeqNum(0xffffffffu - (start_s & 0xffff));  // P's data wraps 2^32
     w.L.ctx.defer_acks = defer_l;
     w.P.ctx.defer_acks = defer_p;
@@ -888,5 +1059,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             default: w.accept(); break;
         }
     }
+    // Every buffer comes back: from a CLOSED TCB at once, from a live one by abort() or
+    // release_buffers() (which of the two: from how the run went, so either is exercised).
+    trace(w, "teardown");
+    const bool abort_l = ((w.L.sent_total + w.L.read_total) & 1) != 0;
+    w.teardown(w.L, abort_l);
+    w.teardown(w.P, !abort_l);
     return 0;
 }

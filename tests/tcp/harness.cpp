@@ -125,6 +125,7 @@ std::vector<Wire> Endpoint::drain() {
 void Endpoint::reap() {
     for (auto it = flows_.begin(); it != flows_.end();) {
         if (it->second->conn->state() == State::Closed) {
+            it->second->conn->release_buffers(ctx);  // the engine's job when it frees a TCB
             graveyard_.push_back(std::move(it->second));
             it = flows_.erase(it);
         } else {

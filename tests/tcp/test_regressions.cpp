@@ -362,3 +362,205 @@ TEST(RegressionSeqWrap, SynAccountingSurvivesSndUnaReturningToIss) {
     EXPECT_EQ(s.next_deadline(), kNever);
     for (const OutSegment& o : out.segments()) EXPECT_FALSE(o.hdr.flags & fl::SYN) << "no SYN-ACK after 4 GiB";
 }
+
+// Found by tests/fuzz/fuzz_tcp_data.cpp (corpus regress-fin-before-ooo-data and
+// regress-fin-pulls-ooo-beyond): a peer that sent data beyond its own FIN. The FIN arrived
+// in order while that data sat in the out-of-order queue. With the data beyond the FIN
+// (1) the queue kept it below RCV.NXT after RCV.NXT moved over the FIN (RecvQueue's
+// invariant: out-of-order nodes start beyond RCV.NXT), holding buffers that can never be
+// read; and (2) when the FIN segment's text reached into it, insert() pulled it in ahead
+// of the FIN, which was then counted at the end of that data: RCV.NXT and the ACK passed
+// a sequence number the peer never sent. Now the FIN ends the stream and what is held
+// beyond it is dropped, as Linux's tcp_fin() does.
+namespace {
+
+struct FinOverOutOfOrder : ::testing::Test {
+    FinOverOutOfOrder() : stack(make_cfg(), SipKey::from_words(1, 2), SipKey::from_words(3, 4)) {
+        wire::TcpRepr syn = seg(fl::SYN, irs, 0);
+        syn.window = 65535;
+        s.accept_syn(stack.ctx, now, syn, nullptr);
+        stack.done_with_output();
+        s.on_segment(stack.ctx, now, seg(fl::ACK, irs + 1, 0), wire::Bytes{});
+        EXPECT_EQ(s.state(), State::Established);
+        stack.done_with_output();
+    }
+    static Config make_cfg() {
+        Config c;
+        c.timestamps = false;
+        return c;
+    }
+    wire::TcpRepr seg(std::uint8_t flags, SeqNum seq, std::size_t /*len*/) const {
+        wire::TcpRepr h;
+        h.src_port = kEphemeral;
+        h.dst_port = kPort;
+        h.flags = flags;
+        h.seq = seq;
+        h.ack = s.snd_nxt();
+        h.window = 65535;
+        return h;
+    }
+    /// Data at stream offset `off` (0 = IRS + 1), `len` bytes, byte k of the stream = k.
+    void data(std::uint32_t off, std::uint32_t len, bool fin) {
+        std::vector<std::uint8_t> p(len);
+        for (std::uint32_t i = 0; i < len; ++i) p[i] = static_cast<std::uint8_t>(off + i);
+        s.on_segment(stack.ctx, now, seg(static_cast<std::uint8_t>(fl::ACK | (fin ? fl::FIN : 0)), irs + 1 + off, len), p);
+    }
+    SeqNum last_ack() const {
+        SeqNum a = s.rcv_nxt() - 1000;
+        for (const OutSegment& o : stack.out.segments()) {
+            if (o.hdr.flags & fl::ACK) a = o.hdr.ack;
+        }
+        return a;
+    }
+
+    Stack stack;
+    Connection s{FourTuple{kB, kA, kPort, kEphemeral}};
+    Instant now = Instant::from_nanos(1'000'000'000);
+    SeqNum irs{4000};
+};
+
+}  // namespace
+
+TEST_F(FinOverOutOfOrder, DataHeldBeyondAnInOrderFinIsDropped) {
+    data(10, 10, false);  // [10, 20) out of order
+    ASSERT_EQ(s.recv_queue().ooo_bytes(), 10u);
+    stack.done_with_output();
+    data(0, 5, true);  // [0, 5) and the FIN at 5
+    EXPECT_EQ(s.state(), State::CloseWait);
+    EXPECT_TRUE(s.peer_closed());
+    EXPECT_EQ(s.rcv_nxt(), irs + 1 + 6);
+    EXPECT_EQ(last_ack(), irs + 1 + 6);
+    EXPECT_EQ(s.bytes_readable(), 5u);
+    EXPECT_EQ(s.recv_queue().ooo_bytes(), 0u);
+    EXPECT_EQ(s.recv_queue().ooo_head(), nullptr);
+    stack.done_with_output();
+    EXPECT_EQ(stack.bufs.nodes_in_use(), 1u);  // only the 5 readable bytes' buffer
+    EXPECT_EQ(stack.heap.in_use(), 1u);
+}
+
+TEST_F(FinOverOutOfOrder, FinIsNotMovedToTheEndOfDataPulledInBeyondIt) {
+    data(10, 15, false);  // [10, 25) out of order
+    stack.done_with_output();
+    data(0, 15, true);  // [0, 15) and the FIN at 15: the held data reaches beyond it
+    EXPECT_EQ(s.state(), State::CloseWait);
+    EXPECT_EQ(s.rcv_nxt(), irs + 1 + 16) << "the FIN is at 15, not at 25";
+    EXPECT_EQ(last_ack(), irs + 1 + 16);
+    EXPECT_EQ(s.bytes_readable(), 15u);
+    std::uint8_t buf[64];
+    auto r = s.receive(stack.ctx, now, buf);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(*r, 15u);
+    for (std::uint8_t i = 0; i < 15; ++i) EXPECT_EQ(buf[i], i);
+    r = s.receive(stack.ctx, now, buf);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, 0u);  // end of stream right after the FIN's data
+}
+
+// Found by tests/fuzz/fuzz_tcp_connection.cpp (corpus regress-cookie-window-shrink): a TCB
+// made from a SYN cookie started with RCV.ADV = RCV.NXT, forgetting the window its Listener's
+// SYN-ACK had advertised (min(recv_buffer, 65535)). Receiver SWS avoidance then advertised a
+// zero window once the first data filled most of the buffer: the right edge moved left by
+// the free space (RFC 9293 SHLD-14), and data the peer was allowed to send was dropped.
+TEST(RegressionCookie, CookieTcbKeepsTheSynAckWindowEdge) {
+    Config cfg;
+    cfg.syn_cookies = SynCookieMode::Always;
+    cfg.recv_buffer = 1460;
+    cfg.timestamps = false;
+    Stack stack(cfg, SipKey::from_words(1, 2), SipKey::from_words(3, 4));
+    Listener listener(kB, kPort, 4, 4);
+    const FourTuple tuple{kB, kA, kPort, kEphemeral};
+    const Instant now = Instant::from_nanos(1'000'000'000);
+    const SeqNum irs(777);
+
+    wire::TcpRepr syn;
+    syn.src_port = kEphemeral;
+    syn.dst_port = kPort;
+    syn.seq = irs;
+    syn.flags = fl::SYN;
+    syn.window = 65535;
+    syn.options.mss = 1460;
+    auto v = listener.on_segment(stack.ctx, now, tuple, syn, 0);
+    ASSERT_EQ(v.action, Listener::Action::Replied);
+    ASSERT_EQ(stack.out.segments().size(), 1u);
+    const wire::TcpRepr synack = stack.out.segments()[0].hdr;
+    ASSERT_EQ(synack.flags, fl::SYN | fl::ACK);
+    const SeqNum edge = synack.ack + synack.window;  // unscaled in a SYN
+    EXPECT_EQ(edge, irs + 1 + 1460);
+    stack.done_with_output();
+
+    wire::TcpRepr ack;
+    ack.src_port = kEphemeral;
+    ack.dst_port = kPort;
+    ack.seq = irs + 1;
+    ack.ack = synack.seq + 1;
+    ack.flags = fl::ACK;
+    ack.window = 65535;
+    v = listener.on_segment(stack.ctx, now, tuple, ack, 0);
+    ASSERT_EQ(v.action, Listener::Action::CookieConnection);
+    Connection s(tuple);
+    s.accept_cookie(stack.ctx, now, ack, wire::Bytes{}, v.cookie, &listener);
+    ASSERT_EQ(s.state(), State::Established);
+    stack.done_with_output();
+
+    std::vector<std::uint8_t> p(1261, 0x5a);
+    ack.flags = fl::ACK | fl::PSH;
+    s.on_segment(stack.ctx, now, ack, p);
+    ASSERT_EQ(s.rcv_nxt(), irs + 1 + 1261);
+    bool acked = false;
+    for (const OutSegment& o : stack.out.segments()) {
+        if (!(o.hdr.flags & fl::ACK)) continue;
+        acked = true;
+        EXPECT_GE(o.hdr.ack + (static_cast<std::uint32_t>(o.hdr.window) << s.rcv_wscale()), edge)
+            << "advertised right edge moved left";
+    }
+    EXPECT_TRUE(acked);
+    EXPECT_GE(s.rcv_nxt() + s.rcv_wnd(), edge);
+}
+
+// Found by tests/fuzz/fuzz_tcp_data.cpp (corpus regress-window-edge-creep): with window
+// scaling, RCV.ADV recorded the window field's rounded-up edge, and while receiver SWS
+// avoidance held that edge, every ACK rounded the held window up again: after each odd
+// advance of RCV.NXT the edge crept right by up to 2^shift - 1, past the receive buffer, so
+// the peer could fill the buffer beyond its size by that much per ACK. RCV.ADV now keeps the
+// window itself; the field is still rounded up (the edge may retract by less than 2^shift,
+// RFC 7323 §2.4) and the acceptance test takes what the field states.
+TEST(RegressionWindowScale, AdvertisedEdgeDoesNotCreepPastTheBuffer) {
+    Config cfg;
+    cfg.recv_buffer = 65536;  // window shift 1
+    cfg.timestamps = false;
+    Stack stack(cfg, SipKey::from_words(1, 2), SipKey::from_words(3, 4));
+    Connection s(FourTuple{kB, kA, kPort, kEphemeral});
+    const Instant now = Instant::from_nanos(1'000'000'000);
+    const SeqNum irs(123456);
+    wire::TcpRepr h;
+    h.src_port = kEphemeral;
+    h.dst_port = kPort;
+    h.seq = irs;
+    h.flags = fl::SYN;
+    h.window = 65535;
+    h.options.wscale = 7;
+    s.accept_syn(stack.ctx, now, h, nullptr);
+    ASSERT_EQ(s.rcv_wscale(), 1);
+    stack.done_with_output();
+    h.options = {};
+    h.flags = fl::ACK;
+    h.seq = irs + 1;
+    h.ack = s.snd_nxt();
+    s.on_segment(stack.ctx, now, h, wire::Bytes{});
+    ASSERT_EQ(s.state(), State::Established);
+    stack.done_with_output();
+
+    const SeqNum buffer_end = irs + 1 + cfg.recv_buffer;  // nothing is read
+    const std::uint8_t byte = 0x42;
+    for (int i = 0; i < 200; ++i) {
+        h.seq = s.rcv_nxt();
+        s.on_segment(stack.ctx, now, h, wire::Bytes(&byte, 1));
+        for (const OutSegment& o : stack.out.segments()) {
+            const SeqNum edge = o.hdr.ack + (static_cast<std::uint32_t>(o.hdr.window) << 1);
+            ASSERT_LE(edge, buffer_end + 1) << "after " << i + 1 << " one-byte segments";
+        }
+        stack.done_with_output();
+    }
+    EXPECT_EQ(s.bytes_readable(), 200u);
+    EXPECT_LE(s.rcv_nxt() + s.rcv_wnd(), buffer_end + 1);
+}

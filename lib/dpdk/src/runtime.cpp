@@ -125,7 +125,11 @@ Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup&
             conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
             info.caps.tx_ip_csum = true;
         }
-        if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {
+        // net_tap "offloads" in software, and DPDK 22.11's version sums a multi-segment mbuf
+        // wrongly when a segment has an odd length (seen here: 25 of 1902 echoed segments
+        // went out with bad checksums). The engine's own sum handles odd pieces; use it.
+        const bool broken_tx_l4 = info.driver == "net_tap";
+        if ((di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) && !broken_tx_l4) {
             conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
             info.caps.tx_l4_csum = true;
         }

@@ -474,7 +474,9 @@ void Connection::negotiate_options(const Config& cfg, const wire::TcpOptions& pe
     // effective send MSS leaves room for the options on every segment (timestamps).
     const std::uint16_t peer_mss = peer.mss.value_or(cfg.default_peer_mss);
     const std::uint16_t mss = std::min(peer_mss, cfg.mss);
-    snd_mss_ = static_cast<std::uint16_t>(std::max<int>(mss - (ts_ok_ ? kTsOptionLen : 0), 64));
+    // A floor of 48 bytes (Linux's TCP_MIN_SND_MSS) guards against absurdly small segments;
+    // any MSS from 60 up (with timestamps) or 48 up (without) is honoured exactly (MUST-16).
+    snd_mss_ = static_cast<std::uint16_t>(std::max<int>(mss - (ts_ok_ ? kTsOptionLen : 0), 48));
 }
 
 // ---------------------------------------------------------------------------
@@ -504,6 +506,18 @@ void Connection::on_segment(Context& ctx, Instant now, const TcpRepr& seg, BufRe
             return;  // listeners are Listener objects, never a Connection
         case State::SynSent:
             on_segment_syn_sent(ctx, now, seg);
+            if (state_ == State::Established && (!payload.empty() || (seg.flags & fl::FIN))) {
+                // §3.10.7.3: "If there are other controls or text in the segment, then continue
+                // processing at the sixth step under Section 3.10.7.4 where the URG bit is
+                // checked". The text is trimmed to the window we offered in the SYN.
+                Arrival a{seg.seq + 1, payload, (seg.flags & fl::FIN) != 0, false};
+                const std::uint32_t room = rcv_wnd();
+                if (a.payload.size() >= room) {
+                    a.payload = a.payload.first(room);
+                    a.fin = false;
+                }
+                if (process_text(ctx, now, a, buf) && a.fin) process_fin(ctx, now);
+            }
             break;
         default: {
             Arrival a{seg.seq, payload, (seg.flags & fl::FIN) != 0, (seg.flags & fl::SYN) != 0};
@@ -616,7 +630,11 @@ bool Connection::check_sequence(Context& ctx, Instant now, const TcpRepr& seg, A
     if (state_ == State::SynReceived && !passive_ && (seg.flags & fl::SYN) && (seg.flags & fl::ACK) &&
         seg.seq == irs_) {
         // Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN,ACK repeats the SYN we
-        // already hold. Trim that SYN off and let its ACK complete the handshake.
+        // already hold. Trim that SYN off and let its ACK complete the handshake. Its TSval is
+        // newer than the SYN's and is what our next segments must echo (RFC 7323 §4.3).
+        if (ts_ok_ && seg.options.timestamps && SeqNum(seg.options.timestamps->val) >= SeqNum(ts_recent_)) {
+            ts_recent_ = seg.options.timestamps->val;
+        }
         a.syn = false;
         a.seq = rcv_nxt_;
         a.payload = {};
@@ -664,7 +682,9 @@ bool Connection::check_sequence(Context& ctx, Instant now, const TcpRepr& seg, A
     if (room < 0) {
         a.payload = {};
         a.fin = false;
-    } else if (a.payload.size() > static_cast<std::uint32_t>(room)) {
+    } else if (a.payload.size() >= static_cast<std::uint32_t>(room)) {
+        // Text filling the window exactly leaves the FIN at RCV.NXT + RCV.WND: outside it
+        // ("trimmed ... including SYN and FIN"), like any text beyond the right edge.
         a.payload = a.payload.first(static_cast<std::uint32_t>(room));
         a.fin = false;  // the FIN lies beyond what we keep
     }
@@ -780,6 +800,7 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg, std:
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
     // retransmission queue that are thereby entirely acknowledged are removed."
     const std::uint32_t seg_wnd = static_cast<std::uint32_t>(seg.window) << snd_wscale_;
+    persist_unanswered_ = 0;  // the peer is alive: zero-window probing may go on
     if (snd_una_ < seg.ack) {
         const auto flight = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
         on_data_acked(ctx, now, seg, static_cast<std::uint32_t>(seg.ack - snd_una_), flight);
@@ -1134,13 +1155,17 @@ void Connection::on_persist(Context& ctx, Instant now) noexcept {
     // Zero window (RFC 9293 §3.8.6.1): "The sending TCP peer must regularly transmit at least
     // one octet of new data (if available), or retransmit to the receiving TCP peer, even if
     // the send window is zero". One octet: new the first time, the same octet afterwards.
-    const std::uint8_t limit = ctx.cfg.data_retries;
-    if (persist_backoff_ >= limit && ctx.cfg.user_timeout > Duration::zero() &&
-        now - unacked_since_ >= ctx.cfg.user_timeout) {
+    // Probing goes on for as long as the peer answers (each ACK resets the count); probes
+    // nobody answers are retransmissions like any other (§3.8.3): after R2 of them
+    // (data_retries), or once the user timeout has passed since probing began, give up.
+    if (persist_unanswered_ >= ctx.cfg.data_retries ||
+        (ctx.cfg.user_timeout > Duration::zero() && persist_unanswered_ > 0 &&
+         now - persist_since_ >= ctx.cfg.user_timeout)) {
         ++ctx.counters.timeouts;
         fail(ctx, Error::TimedOut);
         return;
     }
+    if (persist_unanswered_ == 0) persist_since_ = now;
     if (snd_nxt_ == snd_una_) {
         if (unsent == 0) return;
         (void)send_data(ctx, now, snd_nxt_, 1);
@@ -1150,6 +1175,7 @@ void Connection::on_persist(Context& ctx, Instant now) noexcept {
     }
     ++stats_.window_probes;
     ++ctx.counters.window_probes;
+    if (persist_unanswered_ < 255) ++persist_unanswered_;
     if (persist_backoff_ < 30) ++persist_backoff_;
     arm_persist(ctx, now);
 }
@@ -1362,9 +1388,15 @@ void Connection::send_rst(Context& ctx, SeqNum seq) noexcept {
 
 std::uint16_t Connection::advertised_window() const noexcept {
     // Rounded up to the scale's granularity: rounding down would move the right edge left
-    // (RFC 7323 §2.4); up lets it pass the free space by less than 2^shift bytes.
-    const std::uint32_t unit = (std::uint32_t{1} << rcv_wscale_) - 1;
-    const std::uint32_t wnd = static_cast<std::uint32_t>((std::uint64_t{rcv_wnd()} + unit) >> rcv_wscale_);
+    // (RFC 7323 §2.4); up lets it pass the free space by less than 2^shift bytes. But only
+    // while the buffer has room for the window: a window held open beyond the free space is
+    // a promise rounded up before, and rounding it up again with every ACK would creep right
+    // by up to 2^shift - 1 each time, past the buffer. That one is rounded down: the field's
+    // edge retracts by less than 2^shift (as RFC 7323 §2.4 allows), while RCV.ADV, and so
+    // the acceptance test, keeps the edge already advertised.
+    const std::uint32_t w = rcv_wnd();
+    const std::uint32_t unit = w <= free_recv_space() ? (std::uint32_t{1} << rcv_wscale_) - 1 : 0;
+    const std::uint32_t wnd = static_cast<std::uint32_t>((std::uint64_t{w} + unit) >> rcv_wscale_);
     return static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd, 0xffff));
 }
 
@@ -1458,7 +1490,13 @@ void Connection::enter_closed(Context& ctx) noexcept {
     delack_deadline_ = kNever;
     persist_deadline_ = kNever;
     keepalive_deadline_ = kNever;
-    release_buffers(ctx);  // a closed TCB holds no buffers
+    // The send side is done with. In-order data the application has not read stays readable
+    // after a graceful close (as on Linux) until the engine frees the TCB (release_buffers);
+    // after a failure or close() nothing will read it.
+    sndq_.clear(ctx.bufs);
+    if (failure_ || app_closed_) rcvq_.clear(ctx.bufs);
+    else rcvq_.drop_ooo(ctx.bufs);
+    fin_ooo_ = false;
     ctx.out.event(EventKind::Closed, this);
 }
 

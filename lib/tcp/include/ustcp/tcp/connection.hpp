@@ -324,6 +324,7 @@ private:
     bool cc_started_ = false;
     std::uint8_t rtx_count_ = 0;
     std::uint8_t persist_backoff_ = 0;
+    std::uint8_t persist_unanswered_ = 0;  // zero-window probes sent since the peer last ACKed
     std::uint8_t keepalive_sent_ = 0;
     std::uint8_t quickack_left_ = 0;  // data segments still to be ACKed at once (Config::quickack)
     std::uint16_t snd_mss_ = 536;
@@ -356,7 +357,8 @@ private:
     Instant persist_deadline_ = kNever;
     Instant keepalive_deadline_ = kNever;
     Instant last_send_;             // last data transmission (RFC 5681 §4.1 restart after idle)
-    Instant unacked_since_;         // when SND.UNA last moved or data went out with none in flight (user timeout)
+    Instant unacked_since_;
+    Instant persist_since_;         // first unanswered zero-window probe (user timeout)         // when SND.UNA last moved or data went out with none in flight (user timeout)
     Instant challenge_window_;
     std::uint16_t challenge_used_ = 0;
 
