@@ -51,68 +51,7 @@
 // Counting replacements of the global allocation functions
 // ---------------------------------------------------------------------------
 
-namespace {
-
-std::atomic<bool> g_counting{false};
-std::atomic<std::size_t> g_allocs{0};
-
-void count_one() {
-    if (g_counting.load(std::memory_order_relaxed)) g_allocs.fetch_add(1, std::memory_order_relaxed);
-}
-
-void* counted_alloc(std::size_t n) {
-    count_one();
-    return std::malloc(n == 0 ? 1 : n);
-}
-
-void* counted_aligned_alloc(std::size_t n, std::align_val_t al) {
-    count_one();
-    const auto a = static_cast<std::size_t>(al);
-    void* p = nullptr;
-    if (posix_memalign(&p, a < sizeof(void*) ? sizeof(void*) : a, n == 0 ? 1 : n) != 0) return nullptr;
-    return p;
-}
-
-[[gnu::noinline]] void counted_free(void* p) noexcept { std::free(p); }
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-    if (void* p = counted_alloc(n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    if (void* p = counted_alloc(n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void* operator new(std::size_t n, std::align_val_t al) {
-    if (void* p = counted_aligned_alloc(n, al)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t al) {
-    if (void* p = counted_aligned_alloc(n, al)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    return counted_aligned_alloc(n, al);
-}
-void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    return counted_aligned_alloc(n, al);
-}
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
+#include "counting_new.hpp"
 
 using namespace ustcp;
 using namespace ustcp::tcp;

@@ -244,6 +244,14 @@ void Connection::maybe_window_update(Context& ctx, Instant now, std::uint32_t be
     if (reopened || doubled || opened >= rcv_buf_ / 2) send_ack(ctx, now);
 }
 
+Result<std::size_t, Error> Connection::nothing_to_read() const noexcept {
+    // RECEIVE with nothing queued: end of stream once the peer's FIN is in, else why not.
+    if (fin_received_) return std::size_t{0};
+    if (failure_) return Err(*failure_);
+    if (state_ == State::Closed || state_ == State::Listen) return Err(Error::NotConnected);
+    return Err(Error::WouldBlock);
+}
+
 Result<std::size_t, Error> Connection::receive(Context& ctx, Instant now, MutBytes out) noexcept {
     if (rcvq_.readable() > 0) {
         const std::uint32_t before = rcv_wnd();
@@ -251,10 +259,7 @@ Result<std::size_t, Error> Connection::receive(Context& ctx, Instant now, MutByt
         maybe_window_update(ctx, now, before);
         return n;
     }
-    if (fin_received_) return std::size_t{0};
-    if (failure_) return Err(*failure_);
-    if (state_ == State::Closed || state_ == State::Listen) return Err(Error::NotConnected);
-    return Err(Error::WouldBlock);
+    return nothing_to_read();
 }
 
 Result<std::size_t, Error> Connection::receive_bufs(Context& ctx, Instant now, std::span<BufRef> out) noexcept {
@@ -264,10 +269,7 @@ Result<std::size_t, Error> Connection::receive_bufs(Context& ctx, Instant now, s
         maybe_window_update(ctx, now, before);
         return n;
     }
-    if (fin_received_) return std::size_t{0};
-    if (failure_) return Err(*failure_);
-    if (state_ == State::Closed || state_ == State::Listen) return Err(Error::NotConnected);
-    return Err(Error::WouldBlock);
+    return nothing_to_read();
 }
 
 Result<void, Error> Connection::shutdown_write(Context& ctx, Instant now) noexcept {

@@ -268,6 +268,7 @@ private:
     void on_keepalive(Context& ctx, Instant now) noexcept;
     void schedule_ack(Context& ctx, Instant now, std::uint32_t seg_len) noexcept;
     void maybe_window_update(Context& ctx, Instant now, std::uint32_t before) noexcept;
+    [[nodiscard]] Result<std::size_t, Error> nothing_to_read() const noexcept;
 
     void negotiate_options(const Config& cfg, const wire::TcpOptions& peer) noexcept;
     void take_config(const Config& cfg) noexcept;
