@@ -300,8 +300,9 @@ void check(World& w, const Before& b, bool timer, const wire::TcpRepr* in, std::
             }
         }
         check_queues(w);
-    } else if (c.bytes_readable() != 0 || c.recv_queue().held() != 0) {
-        violation(w, "CLOSED with data still queued");
+    } else if (c.recv_queue().has_ooo() || (c.failure() && c.bytes_readable() != 0)) {
+        // After a graceful close unread in-order data stays readable; nothing else is held.
+        violation(w, "CLOSED with out-of-order data, or with data after a failure");
     }
 
     // --- timers ---
@@ -371,7 +372,14 @@ void step(World& w, bool timer, const wire::TcpRepr* in, F&& f, std::uint32_t in
     const std::size_t mine = w.hogged.size();
     if (w.st.heap.in_use() != 0) violation(w, "the Stack's own heap was used");
     if (pool().in_use() != w.st.bufs.nodes_in_use() + mine) violation(w, "pool blocks in use != BufNodes in use");
-    if (w.c.state() == State::Closed && w.st.bufs.nodes_in_use() != 0) violation(w, "CLOSED TCB still holds buffers");
+    if (w.c.state() == State::Closed) {
+        // Only in-order data still readable after a graceful close may stay (until the TCB is freed).
+        std::size_t readable = 0;
+        for (const BufNode* n = w.c.recv_queue().head(); n != nullptr; n = n->next) ++readable;
+        if (w.c.send_queued() != 0 || w.c.recv_queue().has_ooo() || w.st.bufs.nodes_in_use() != readable) {
+            violation(w, "CLOSED TCB holds buffers other than its unread data");
+        }
+    }
 }
 
 /// Timestamps on a peer segment: fresh, repeated, stale (PAWS) or missing.
@@ -688,6 +696,8 @@ void teardown(World& w, bool use_abort) {
     if (w.c.state() != State::Closed) {
         if (use_abort) w.c.abort(w.st.ctx, w.now);
         else w.c.release_buffers(w.st.ctx);
+    } else {
+        w.c.release_buffers(w.st.ctx);  // unread data a graceful close left readable
     }
     w.st.done_with_output();
     for (void* h : w.hogged) pool().free(h);
