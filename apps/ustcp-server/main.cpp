@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
     }
     const Options opt = parse(eal->app_argc, eal->app_argv);
     if (dpdk::port_count() <= opt.port) {
-        std::fprintf(stderr, "ustcp-server: no ethdev port %u (give a device: e.g. --vdev=net_tap0,iface=ustcp0)\n",
+        std::fprintf(stderr,
+                     "ustcp-server: no ethdev port %u (give a device: e.g. --no-pci --vdev=net_tap0,iface=ustcp0)\n",
                      opt.port);
         dpdk::stop_eal();
         return 1;
