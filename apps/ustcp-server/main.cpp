@@ -1,11 +1,13 @@
-// ustcp-server [EAL args] -- [--ip A.B.C.D/N] [--gateway A.B.C.D] [--app echo|discard]
-//              [--listen PORT[,PORT...]] [--port N] [--burst N] [--max-conns N]
+// ustcp-server [EAL args] -- [--config FILE] [--ip A.B.C.D/N] [--gateway A.B.C.D] [--app echo|discard]
+//              [--listen PORT[,PORT...]] [--burst N] [--tcp.KEY VALUE ...]
 //
 // A testpmd-style server on one ethdev port (a net_tap/net_memif/net_pcap vdev or a NIC):
 // prints the port, queues, offloads and address it came up with, then serves until
-// SIGINT/SIGTERM. Echo sends every byte back without copying it (the received mbufs go
-// back out as clones); discard reads and drops. SIGUSR1 prints the stats; they are
-// printed at exit too. One worker (the main lcore) today.
+// SIGINT/SIGTERM. The configuration is lib/config's: a TOML file (config/*.toml) and flags
+// with the same key names, flags winning (`--help` lists them). Echo sends every byte back
+// without copying it (the received mbufs go back out as clones); discard reads and drops.
+// SIGUSR1 prints the stats; they are printed at exit too. One worker (the main lcore) and
+// the first [[port]] today.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ustcp/config/load.hpp"
 #include "ustcp/dpdk/runtime.hpp"
 #include "ustcp/engine/engine.hpp"
 #include "ustcp/tcp/siphash.hpp"
@@ -29,95 +32,6 @@ volatile std::sig_atomic_t g_stats = 0;
 void on_signal(int sig) {
     if (sig == SIGUSR1) g_stats = 1;
     else g_stop = 1;
-}
-
-constexpr const char* kUsage =
-    "usage: ustcp-server [EAL args] -- [--ip A.B.C.D/N] [--gateway A.B.C.D] [--app echo|discard]\n"
-    "                    [--listen PORT[,PORT...]] [--port N] [--burst N] [--max-conns N]\n";
-
-struct Options {
-    Ipv4Addr ip{198, 18, 0, 2};
-    std::uint8_t prefix = 24;
-    std::optional<Ipv4Addr> gateway;
-    std::string app = "echo";
-    std::vector<std::uint16_t> listen{7};
-    std::uint16_t port = 0;
-    std::uint16_t burst = 32;
-    std::uint32_t max_conns = 16384;
-};
-
-[[noreturn]] void usage_error(const std::string& why) {
-    std::fprintf(stderr, "ustcp-server: %s\n%s", why.c_str(), kUsage);
-    std::exit(2);
-}
-
-std::optional<Ipv4Addr> parse_ip(std::string_view s) {
-    unsigned a, b, c, d;
-    char tail;
-    const std::string str(s);
-    if (std::sscanf(str.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 || c > 255 ||
-        d > 255) {
-        return std::nullopt;
-    }
-    return Ipv4Addr(static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), static_cast<std::uint8_t>(c),
-                    static_cast<std::uint8_t>(d));
-}
-
-unsigned long parse_num(const std::string& flag, const std::string& v, unsigned long lo, unsigned long hi) {
-    char* end = nullptr;
-    const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < lo || n > hi) {
-        usage_error(flag + ": \"" + v + "\" is not a number in " + std::to_string(lo) + ".." + std::to_string(hi));
-    }
-    return n;
-}
-
-Options parse(int argc, char** argv) {
-    Options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        std::string v;
-        if (auto eq = a.find('='); eq != std::string::npos) {
-            v = a.substr(eq + 1);
-            a = a.substr(0, eq);
-        } else if (a != "--help" && a != "-h") {
-            if (i + 1 >= argc) usage_error(a + " needs a value");
-            v = argv[++i];
-        }
-        if (a == "--help" || a == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(0);
-        } else if (a == "--ip") {
-            const auto slash = v.find('/');
-            auto ip = parse_ip(v.substr(0, slash));
-            if (!ip) usage_error("--ip: \"" + v + "\" is not A.B.C.D/N");
-            o.ip = *ip;
-            if (slash != std::string::npos) o.prefix = static_cast<std::uint8_t>(parse_num("--ip prefix", v.substr(slash + 1), 1, 32));
-        } else if (a == "--gateway") {
-            o.gateway = parse_ip(v);
-            if (!o.gateway) usage_error("--gateway: \"" + v + "\" is not A.B.C.D");
-        } else if (a == "--app") {
-            if (v != "echo" && v != "discard") usage_error("--app: \"" + v + "\" is not one of echo, discard");
-            o.app = v;
-        } else if (a == "--listen") {
-            o.listen.clear();
-            std::size_t at = 0;
-            while (at <= v.size()) {
-                const std::size_t comma = std::min(v.find(',', at), v.size());
-                o.listen.push_back(static_cast<std::uint16_t>(parse_num("--listen", v.substr(at, comma - at), 1, 65535)));
-                at = comma + 1;
-            }
-        } else if (a == "--port") {
-            o.port = static_cast<std::uint16_t>(parse_num("--port", v, 0, 1023));
-        } else if (a == "--burst") {
-            o.burst = static_cast<std::uint16_t>(parse_num("--burst", v, 1, 512));
-        } else if (a == "--max-conns") {
-            o.max_conns = static_cast<std::uint32_t>(parse_num("--max-conns", v, 1, 1u << 24));
-        } else {
-            usage_error("unknown option " + a + " (accepted: --ip --gateway --app --listen --port --burst --max-conns)");
-        }
-    }
-    return o;
 }
 
 /// Echo: each received buffer goes back out as it is. A buffer the send queue cannot take
@@ -186,7 +100,7 @@ void print_stats(const engine::Engine& e, const engine::Port& p) {
     std::fflush(stdout);
 }
 
-int serve(const Options& opt, const std::vector<std::string>& eal_added);
+int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added);
 
 }  // namespace
 
@@ -196,32 +110,57 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ustcp-server: %s\n", eal.error().c_str());
         return 1;
     }
-    const Options opt = parse(eal->app_argc, eal->app_argv);
-    if (dpdk::port_count() <= opt.port) {
-        std::fprintf(stderr,
-                     "ustcp-server: no ethdev port %u (give a device: e.g. --no-pci --vdev=net_tap0,iface=ustcp0)\n",
-                     opt.port);
+    auto sc = config::load_command_line(eal->app_argc, eal->app_argv);
+    if (!sc) {
+        const bool help = sc.error().kind == config::ConfigErrorKind::HelpRequested;
+        std::fprintf(help ? stdout : stderr, "%s\n", sc.error().message().c_str());
         dpdk::stop_eal();
-        return 1;
+        return help ? 0 : 2;
     }
-    int rc = serve(opt, eal->added);
+    int rc = serve(*sc, eal->added);
     dpdk::stop_eal();
     return rc;
 }
 
 namespace {
 
-int serve(const Options& opt, const std::vector<std::string>& eal_added) {
+int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added) {
     // Everything that holds DPDK objects lives in this scope and is gone before
     // rte_eal_cleanup().
-    dpdk::Pool pool("ustcp_pool0", 16383, 256, 2176, -1);
+    const config::PortConfig& pc = sc.ports.front();
+    if (sc.app.name != config::AppKind::Echo && sc.app.name != config::AppKind::Discard) {
+        std::fprintf(stderr, "ustcp-server: app %.*s is not built yet (echo and discard are)\n",
+                     static_cast<int>(config::to_string(sc.app.name).size()), config::to_string(sc.app.name).data());
+        return 2;
+    }
+    // The first [[port]]: an ethdev EAL made (--vdev/-a), or a vdev probed here from its devargs.
+    std::uint16_t port_id = 0;
+    if (pc.kind != config::DeviceKind::Eal) {
+        auto id = dpdk::attach_port(pc.devargs_string(), pc.device_name());
+        if (!id) {
+            std::fprintf(stderr, "ustcp-server: %s: %s\n", pc.name.c_str(), id.error().c_str());
+            return 1;
+        }
+        port_id = *id;
+    } else if (dpdk::port_count() == 0) {
+        std::fprintf(stderr,
+                     "ustcp-server: no ethdev port (give a device: e.g. --no-pci --vdev=net_tap0,iface=ustcp0, "
+                     "or port.vdev in the config)\n");
+        return 1;
+    }
+    dpdk::Pool pool("ustcp_pool0", sc.mempool.mbufs_per_lcore, sc.mempool.cache, sc.mempool.data_room, -1);
     if (!pool.ok()) {
         std::fprintf(stderr, "ustcp-server: %s\n", pool.error().c_str());
         return 1;
     }
-    auto info = dpdk::setup_port(opt.port, dpdk::PortSetup{}, pool);
+    dpdk::PortSetup setup;
+    setup.rx_desc = pc.rx_desc;
+    setup.tx_desc = pc.tx_desc;
+    setup.mtu = pc.mtu;
+    setup.want_checksum_offload = pc.checksum_offload != config::Toggle::Off;
+    auto info = dpdk::setup_port(port_id, setup, pool);
     if (!info) {
-        std::fprintf(stderr, "ustcp-server: port %u: %s\n", opt.port, info.error().c_str());
+        std::fprintf(stderr, "ustcp-server: port %u: %s\n", port_id, info.error().c_str());
         return 1;
     }
     std::printf("ustcp-server: port %u (%s, %s) mac %s, %u queue(s), offloads: rx-csum %s tx-ip-csum %s tx-tcp-csum %s "
@@ -232,27 +171,30 @@ int serve(const Options& opt, const std::vector<std::string>& eal_added) {
     for (const auto& a : eal_added) std::printf("ustcp-server: EAL %s (added)\n", a.c_str());
 
     engine::EngineConfig cfg;
-    cfg.addr = opt.ip;
-    cfg.prefix_len = opt.prefix;
-    cfg.gateway = opt.gateway;
-    cfg.burst = opt.burst;
-    cfg.max_connections = opt.max_conns;
-    dpdk::DpdkPort port(opt.port, 0, pool, *info);
+    cfg.addr = pc.ip.addr;
+    cfg.prefix_len = pc.ip.len;
+    cfg.gateway = pc.gateway;
+    cfg.tcp = sc.tcp;
+    cfg.burst = sc.burst;
+    cfg.accept_backlog = sc.backlog.accept;
+    cfg.syn_backlog = sc.backlog.syn;
+    dpdk::DpdkPort port(port_id, 0, pool, *info);
     {
         engine::Engine e(cfg, port, tcp::SipKey::random(), tcp::SipKey::random());
-        EchoApp app(opt.app == "discard");
+        EchoApp app(sc.app.name == config::AppKind::Discard);
         e.set_app(&app);
         std::string ports;
-        for (std::uint16_t p : opt.listen) {
+        for (std::uint16_t p : sc.app.listen) {
             if (!e.listen(p)) {
                 std::fprintf(stderr, "ustcp-server: already listening on %u\n", p);
                 return 1;
             }
             ports += (ports.empty() ? "" : ",") + std::to_string(p);
         }
-        std::printf("ustcp-server: %s on %s/%u port %s%s%s; SIGUSR1 prints stats, SIGINT/SIGTERM stops\n",
-                    opt.app.c_str(), opt.ip.to_string().c_str(), opt.prefix, ports.c_str(),
-                    opt.gateway ? " gateway " : "", opt.gateway ? opt.gateway->to_string().c_str() : "");
+        const std::string_view app_name = config::to_string(sc.app.name);
+        std::printf("ustcp-server: %.*s on %s/%u port %s%s%s; SIGUSR1 prints stats, SIGINT/SIGTERM stops\n",
+                    static_cast<int>(app_name.size()), app_name.data(), cfg.addr.to_string().c_str(), cfg.prefix_len,
+                    ports.c_str(), cfg.gateway ? " gateway " : "", cfg.gateway ? cfg.gateway->to_string().c_str() : "");
         std::fflush(stdout);
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
@@ -268,7 +210,7 @@ int serve(const Options& opt, const std::vector<std::string>& eal_added) {
         e.abort_all(dpdk::now());
         print_stats(e, port);
     }
-    dpdk::close_port(opt.port);
+    dpdk::close_port(port_id);
     std::printf("ustcp-server: mbufs still in use after shutdown: %u\n", pool.in_use());
     std::fflush(stdout);
     return pool.in_use() == 0 ? 0 : 3;

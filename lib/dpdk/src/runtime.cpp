@@ -2,6 +2,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -175,6 +176,17 @@ Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup&
     std::memcpy(b.data(), mac.addr_bytes, 6);
     info.mac = MacAddr(b);
     return info;
+}
+
+Result<std::uint16_t, std::string> attach_port(const std::string& devargs, const std::string& name) {
+    if (int rc = rte_dev_probe(devargs.c_str()); rc != 0) {
+        return Err("rte_dev_probe(" + devargs + "): " + rte_strerror(rc < 0 ? -rc : rc));
+    }
+    std::uint16_t id = 0;
+    if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
+        return Err("no ethdev named " + name + " after probing " + devargs);
+    }
+    return id;
 }
 
 void close_port(std::uint16_t port_id) {

@@ -89,6 +89,9 @@ struct PortInfo {
 /// Configures and starts ethdev `port_id`: queues, descriptors, MTU, offloads negotiated
 /// from rte_eth_dev_info. Errors: the step that failed, with rte_strerror.
 Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup& s, Pool& pool);
+/// Probes a device from its devargs ("net_tap0,iface=ustcp0") and returns its ethdev port id
+/// (the device is named `name`). Errors: rte_dev_probe's, or no ethdev of that name appeared.
+Result<std::uint16_t, std::string> attach_port(const std::string& devargs, const std::string& name);
 /// rte_eth_dev_stop + close.
 void close_port(std::uint16_t port_id);
 /// Ethdev ports the EAL probed.
