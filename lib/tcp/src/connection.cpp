@@ -100,13 +100,6 @@ std::uint32_t Connection::rcv_wnd() const noexcept {
 
 std::uint32_t Connection::ts_now(Instant now) const noexcept { return ts_clock(now, ts_offset_); }
 
-std::size_t Connection::unacked_data() const noexcept {
-    std::uint32_t n = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
-    if (!syn_acked_ && n > 0) --n;  // our SYN
-    if (fin_sent_ && n > 0) --n;         // our FIN (always the last sequence number sent)
-    return n;
-}
-
 void Connection::release_buffers(Context& ctx) noexcept {
     sndq_.clear(ctx.bufs);
     rcvq_.clear(ctx.bufs);

@@ -253,7 +253,6 @@ private:
     bool process_ack(Context& ctx, Instant now, const wire::TcpRepr& seg, std::size_t payload_len) noexcept;
     bool process_text(Context& ctx, Instant now, Arrival& a, BufRef& buf) noexcept;
     void process_fin(Context& ctx, Instant now) noexcept;
-    [[nodiscard]] std::size_t unacked_data() const noexcept;
     [[nodiscard]] bool fin_acked() const noexcept { return fin_sent_ && snd_una_ == snd_nxt_; }
     /// Our SYN has been acknowledged. False in SYN-SENT/SYN-RECEIVED, and in a FIN-WAIT-1
     /// entered by CLOSE from SYN-RECEIVED before the handshake's final ACK arrived.
