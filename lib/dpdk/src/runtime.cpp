@@ -230,7 +230,21 @@ std::uint16_t DpdkPort::rx_burst(engine::RxFrame* out, std::uint16_t max) noexce
     return got;
 }
 
-rte_mbuf* DpdkPort::build(engine::TxFrame& f) noexcept {
+bool DpdkPort::materialize(engine::TxFrame& f) noexcept {
+    if (f.raw != nullptr) return true;
+    // One linear copy: a held frame is rare (ARP resolving) and its dst MAC is rewritten later.
+    rte_mbuf* m = build(f, false);
+    if (m == nullptr) {
+        ++stats_.tx_no_buffer;
+        return false;
+    }
+    f.raw = m;
+    f.raw_data = rte_pktmbuf_mtod(m, std::uint8_t*);
+    f.raw_len = rte_pktmbuf_pkt_len(m);
+    return true;
+}
+
+rte_mbuf* DpdkPort::build(engine::TxFrame& f, bool allow_chain) noexcept {
     if (f.raw != nullptr) {
         auto* m = static_cast<rte_mbuf*>(f.raw);
         // A frame rewritten in place: it starts where the received one did.
@@ -242,7 +256,7 @@ rte_mbuf* DpdkPort::build(engine::TxFrame& f) noexcept {
     }
     rte_mbuf* h = rte_pktmbuf_alloc(pool_.get());
     if (h == nullptr) return nullptr;
-    const bool chain = info_.multi_seg_tx && f.len > 0;
+    const bool chain = allow_chain && info_.multi_seg_tx && f.len > 0;
     const std::uint32_t linear = f.hdr_len + (chain ? 0 : f.len);
     if (linear > rte_pktmbuf_tailroom(h)) {
         rte_pktmbuf_free(h);
@@ -300,7 +314,7 @@ std::uint16_t DpdkPort::tx_burst(engine::TxFrame* frames, std::uint16_t n) noexc
     while (i < n) {
         std::uint16_t k = 0;
         while (i < n && k < 256) {
-            rte_mbuf* b = build(frames[i++]);
+            rte_mbuf* b = build(frames[i++], true);
             if (b == nullptr) {
                 ++stats_.tx_no_buffer;
                 continue;

@@ -105,6 +105,7 @@ public:
     std::uint16_t rx_burst(engine::RxFrame* out, std::uint16_t max) noexcept override;
     std::uint16_t tx_burst(engine::TxFrame* frames, std::uint16_t n) noexcept override;
     void free_rx(void* const* handles, std::uint16_t n) noexcept override;
+    bool materialize(engine::TxFrame& f) noexcept override;
     tcp::BufferOps buffer_ops() noexcept override { return pool_.ops(); }
     [[nodiscard]] MacAddr mac() const noexcept override { return info_.mac; }
     [[nodiscard]] engine::PortCaps caps() const noexcept override { return info_.caps; }
@@ -113,7 +114,7 @@ public:
     std::uint64_t rx_multiseg_dropped = 0;  ///< RX chains that could not be linearised
 
 private:
-    rte_mbuf* build(engine::TxFrame& f) noexcept;
+    rte_mbuf* build(engine::TxFrame& f, bool allow_chain) noexcept;
 
     std::uint16_t port_;
     std::uint16_t queue_;

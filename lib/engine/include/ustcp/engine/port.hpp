@@ -33,6 +33,9 @@ enum RxFlags : std::uint32_t {
     kRxIpCsumBad = 1u << 1,
     kRxL4CsumGood = 1u << 2,   ///< TCP checksum verified
     kRxL4CsumBad = 1u << 3,
+    /// A copy of a frame that other lcores' engines get too (ARP, by a steering port): learn
+    /// from it, do not answer it (the engine of the frame's original queue answers).
+    kRxReplica = 1u << 4,
 };
 
 /// One received frame: the port's buffer `handle` and the frame's bytes (contiguous,
@@ -101,6 +104,15 @@ public:
     virtual void free_rx(void* const* handles, std::uint16_t n) noexcept = 0;
     /// The pool lib/tcp allocates copying writes from and frees payload buffers to.
     virtual tcp::BufferOps buffer_ops() noexcept = 0;
+
+    /// Builds `f` into one buffer of the port's pool now and turns it into a raw frame
+    /// (f.raw/raw_data/raw_len; the payload is copied or cloned, so the send queue it borrowed
+    /// from may change), for frames held while ARP resolves. False: no buffer (counted).
+    virtual bool materialize(TxFrame& f) noexcept = 0;
+    /// Whether the packets of flow `t` (local = this engine's address) arrive at this queue:
+    /// connect() picks an ephemeral port for which they do (RSS or software steering on
+    /// several lcores). A port that is its engine's only queue owns every flow.
+    [[nodiscard]] virtual bool owns(const FourTuple& /*t*/) const noexcept { return true; }
 
     [[nodiscard]] virtual MacAddr mac() const noexcept = 0;
     [[nodiscard]] virtual PortCaps caps() const noexcept = 0;

@@ -68,6 +68,27 @@ public:
         return n;
     }
 
+    bool materialize(TxFrame& t) noexcept override {
+        if (t.raw != nullptr) return true;
+        const std::uint32_t len = t.hdr_len + t.len;
+        tcp::MutBuf b = pool_.alloc(len);
+        if (b.handle == nullptr || b.cap < len) {
+            if (b.handle != nullptr) pool_.free(b.handle);
+            stats_.tx_no_buffer++;
+            return false;
+        }
+        std::memcpy(b.data, t.hdr.data(), t.hdr_len);
+        std::uint32_t at = t.hdr_len;
+        tcp::for_each_piece(t.pieces, t.len, [&](const std::uint8_t* d, std::uint32_t k) {
+            std::memcpy(b.data + at, d, k);
+            at += k;
+        });
+        t.raw = b.handle;
+        t.raw_data = b.data;
+        t.raw_len = len;
+        return true;
+    }
+
     void free_rx(void* const* handles, std::uint16_t n) noexcept override {
         for (std::uint16_t i = 0; i < n; ++i) pool_.free(handles[i]);
     }
