@@ -250,7 +250,7 @@ void Engine::handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8
 
     tcp::Listener* listener = nullptr;
     for (const auto& l : listeners_) {
-        if (l->port() == t.local_port) listener = l.get();
+        if (accepting_ && l->port() == t.local_port) listener = l.get();
     }
     if (auto it = flows_.find(t); it != flows_.end()) {
         tcp::Connection& c = slots_[it->second].conn();
@@ -438,6 +438,20 @@ void Engine::reap() {
         ++counters_.connections_closed;
     }
     closed_.clear();
+}
+
+void Engine::shutdown(Instant now) {
+    now_ = now;
+    for (const auto& l : listeners_) {
+        while (tcp::Connection* c = l->accept()) c->abort(stack_.ctx, now_);
+    }
+    accepting_ = false;  // the listeners stay: half-open connections point at them
+    for (auto& [t, i] : flows_) {
+        tcp::Connection& c = slots_[i].conn();
+        if (c.state() != tcp::State::Closed) (void)c.close(stack_.ctx, now_);
+    }
+    transmit();
+    reap();
 }
 
 void Engine::abort_all(Instant now) {

@@ -116,6 +116,10 @@ public:
     void for_each_connection(F&& f) const {
         for (const auto& [t, i] : flows_) f(const_cast<Slot&>(slots_[i]).conn());
     }
+    /// Graceful shutdown, first step: listeners stop (new SYNs get RST, queued accepts are
+    /// aborted) and every connection is closed (FIN after the queued data). Then keep
+    /// polling until connections() is 0 or a grace period ends, and abort_all().
+    void shutdown(Instant now);
     /// Aborts every connection (RST where synchronized) and releases every buffer.
     void abort_all(Instant now);
 
@@ -166,6 +170,7 @@ private:
     std::size_t events_seen_ = 0;  // events of the outbox already dispatched
     std::uint16_t ip_ident_ = 0;
     std::uint16_t next_ephemeral_ = 32768;
+    bool accepting_ = true;  // false after shutdown(): SYNs to our ports get RST
 };
 
 }  // namespace ustcp::engine
