@@ -1,13 +1,17 @@
-// lib/engine on SimPorts: ARP and ICMP answered, an echo server and a client engine
-// exchanging data over a lossy in-memory wire, connections freed and every buffer
-// returned at the end.
+// lib/engine on SimPorts: ARP and ICMP answered, gratuitous ARP, segments held while ARP
+// resolves (and freed when it fails), an echo server and a client engine exchanging data
+// over a lossy in-memory wire, timers from the wheel, connections by state, published
+// counters, flow slots reused only after readers' grace periods, source ports chosen for
+// the queue that owns the flow, connections freed and every buffer returned at the end.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ustcp/base/endian.hpp"
 #include "ustcp/engine/engine.hpp"
+#include "ustcp/engine/qsbr.hpp"
 #include "ustcp/engine/sim_port.hpp"
 #include "ustcp/wire/arp.hpp"
 #include "ustcp/wire/checksum.hpp"
@@ -34,6 +38,8 @@ EngineConfig config(Ipv4Addr addr) {
     c.prefix_len = 24;
     c.max_connections = 64;
     c.buffer_nodes = 8192;
+    c.announce = false;  // the tests below count every frame sent
+    c.flow_seed = 42;
     return c;
 }
 
@@ -210,4 +216,214 @@ TEST(Engine, EchoOverALossyWireResolvesArpAndReturnsEveryBuffer) {
     }
     EXPECT_EQ(pool_a.in_use(), 0u);
     EXPECT_EQ(pool_b.in_use(), 0u);
+}
+
+namespace {
+
+std::optional<wire::ArpView> arp_of(const std::vector<std::uint8_t>& f) {
+    auto eth = wire::EthernetView::checked(f);
+    if (!eth || eth->ethertype() != wire::kEtherTypeArp) return std::nullopt;
+    auto a = wire::ArpView::checked(eth->payload());
+    if (!a) return std::nullopt;
+    return *a;
+}
+
+std::vector<std::uint8_t> arp_reply_from(MacAddr mac, Ipv4Addr ip, MacAddr to_mac, Ipv4Addr to_ip) {
+    std::vector<std::uint8_t> f(wire::kEthHeaderLen + wire::kArpIpv4Len);
+    wire::EthernetRepr{to_mac, mac, wire::kEtherTypeArp}.emit(f);
+    wire::ArpRepr{wire::kArpOpReply, mac, ip, to_mac, to_ip}.emit(
+        wire::MutBytes(f.data() + wire::kEthHeaderLen, wire::kArpIpv4Len));
+    return f;
+}
+
+std::optional<wire::TcpView> tcp_of(const std::vector<std::uint8_t>& f) {
+    auto eth = wire::EthernetView::checked(f);
+    if (!eth || eth->ethertype() != wire::kEtherTypeIpv4) return std::nullopt;
+    auto ip = wire::Ipv4View::checked(eth->payload());
+    if (!ip || ip->protocol() != wire::kIpProtoTcp) return std::nullopt;
+    auto t = wire::TcpView::checked(ip->payload());
+    if (!t) return std::nullopt;
+    return *t;
+}
+
+}  // namespace
+
+TEST(Engine, AnnouncesItsAddressTwiceAtStart) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacB, pool);
+    EngineConfig cfg = config(kIpB);
+    cfg.announce = true;
+    Engine e(cfg, port, key(1), key(2));
+    Instant now = Instant::from_nanos(5'000'000'000);
+    e.poll(now);
+    e.poll(now + Duration::millis(1));  // not yet: RFC 5227's ANNOUNCE_INTERVAL is 2 s
+    ASSERT_EQ(port.sent.size(), 1u);
+    e.poll(now + Duration::seconds(2));
+    e.poll(now + Duration::seconds(10));
+    ASSERT_EQ(port.sent.size(), 2u);
+    for (const auto& f : port.sent) {
+        auto a = arp_of(f);
+        ASSERT_TRUE(a);
+        EXPECT_EQ(a->op(), wire::kArpOpRequest);
+        EXPECT_EQ(a->sender_ip(), kIpB);
+        EXPECT_EQ(a->target_ip(), kIpB);
+        EXPECT_EQ(a->sender_mac(), kMacB);
+    }
+    EXPECT_EQ(e.counters().arp_announcements, 2u);
+}
+
+TEST(Engine, HoldsTheSynWhileArpResolvesAndSendsItOnTheReply) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacA, pool);
+    Engine e(config(kIpA), port, key(1), key(2));
+    Instant now = Instant::from_nanos(1'000'000'000);
+    e.poll(now);
+    auto c = e.connect(kIpB, 7);
+    ASSERT_TRUE(c);
+    e.flush(now);
+    ASSERT_EQ(port.sent.size(), 1u);  // the ARP request; the SYN waits on the entry
+    auto req = arp_of(port.sent[0]);
+    ASSERT_TRUE(req);
+    EXPECT_EQ(req->target_ip(), kIpB);
+    EXPECT_EQ(e.counters().tx_arp_queued, 1u);
+    EXPECT_EQ(pool.in_use(), 1u);  // the held copy of the SYN
+    port.sent.clear();
+    port.deliver(arp_reply_from(kMacB, kIpB, kMacA, kIpA));
+    e.poll(now + Duration::millis(3));  // long before the SYN's 1 s retransmission
+    ASSERT_EQ(port.sent.size(), 1u);
+    auto eth = wire::EthernetView::checked(port.sent[0]);
+    ASSERT_TRUE(eth);
+    EXPECT_EQ(eth->dst(), kMacB);
+    auto syn = tcp_of(port.sent[0]);
+    ASSERT_TRUE(syn);
+    EXPECT_TRUE(syn->flags() & wire::tcp_flags::SYN);
+    EXPECT_EQ(syn->dst_port(), 7);
+    EXPECT_EQ(e.tcp_counters().retransmits, 0u);
+    e.abort_all(now + Duration::millis(4));
+    e.poll(now + Duration::millis(5));
+    EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST(Engine, FreesHeldSegmentsWhenResolutionFails) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacA, pool);
+    Engine e(config(kIpA), port, key(1), key(2));
+    Instant now = Instant::from_nanos(1'000'000'000);
+    ASSERT_TRUE(e.connect(kIpB, 7));
+    e.flush(now);
+    EXPECT_EQ(pool.in_use(), 1u);
+    for (int ms = 0; ms <= 10'000; ms += 10) e.poll(now + Duration::millis(ms));
+    // Three requests a second apart, then the entry gives up and frees what it held; the
+    // SYN retransmissions meanwhile start new resolutions, each held and freed the same way.
+    std::size_t requests = 0;
+    for (const auto& f : port.sent) requests += arp_of(f) ? 1 : 0;
+    EXPECT_EQ(requests, port.sent.size());  // nothing but ARP went out
+    EXPECT_GE(requests, 3u);
+    EXPECT_GE(e.counters().tx_no_neighbour, 1u);
+    EXPECT_EQ(e.counters().tx_no_neighbour + pool.in_use(), e.counters().tx_arp_queued);
+    e.abort_all(now + Duration::seconds(11));
+    EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST(Engine, TimersComeFromTheWheelAndStatesAreCounted) {
+    tcp::HeapBuffers pool_a(1024, 2048);
+    tcp::HeapBuffers pool_b(1024, 2048);
+    SimPort pa(kMacA, pool_a);
+    SimPort pb(kMacB, pool_b);
+    SimPort::link(pa, pb);
+    Instant now = Instant::from_nanos(1'000'000'000);
+    EngineConfig ca = config(kIpA);
+    ca.tcp.msl = Duration::seconds(1);
+    Engine a(ca, pa, key(1), key(2));
+    Engine b(config(kIpB), pb, key(3), key(4));
+    Client client;
+    client.data = "hello";
+    Echo echo;
+    a.set_app(&client);
+    b.set_app(&echo);
+    ASSERT_TRUE(b.listen(7));
+    ASSERT_TRUE(a.connect(kIpB, 7));
+    a.flush(now);
+    // The client closes once the echo is back, first: TIME-WAIT for 2 * MSL, ended by its
+    // timer on the wheel.
+    const auto time_wait = static_cast<std::size_t>(tcp::State::TimeWait);
+    for (int i = 0; i < 5000 && a.states()[time_wait] == 0; ++i) {
+        a.poll(now);
+        b.poll(now);
+        now = now + Duration::millis(1);
+    }
+    ASSERT_EQ(client.got, "hello");
+    EXPECT_EQ(a.states()[time_wait], 1u);
+    EXPECT_EQ(a.connections(), 1u);
+    const Instant tw = now;
+    while (a.connections() > 0 && now < tw + Duration::seconds(3)) {
+        a.poll(now);
+        b.poll(now);
+        now = now + Duration::millis(1);
+    }
+    EXPECT_EQ(a.connections(), 0u);
+    EXPECT_GE(now - tw, Duration::millis(1990));  // not early
+    EXPECT_LE(now - tw, Duration::millis(2010));  // within a tick or so
+    EXPECT_EQ(a.states()[time_wait], 0u);
+    // Published for other threads within a millisecond of polling.
+    a.poll(now + Duration::millis(2));
+    EngineCounters ec;
+    tcp::Counters tc;
+    PortStats ps;
+    a.published().read(ec, tc, ps);
+    EXPECT_EQ(ec.connections_closed, 1u);
+    EXPECT_EQ(tc.segs_out, a.tcp_counters().segs_out);
+    EXPECT_EQ(ps.tx_frames, pa.stats().tx_frames);
+    EXPECT_EQ(a.published().connections.load(), 0u);
+}
+
+TEST(Engine, ConnectPicksSourcePortsWhoseRepliesReachThisQueue) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacA, pool);
+    port.owns_flow = [](const FourTuple& t) { return t.local_port % 4 == 3; };  // as a RETA would split
+    Engine e(config(kIpA), port, key(1), key(2));
+    for (int i = 0; i < 8; ++i) {
+        auto c = e.connect(kIpB, 80);
+        ASSERT_TRUE(c);
+        EXPECT_EQ((*c)->tuple().local_port % 4, 3);
+    }
+    EXPECT_EQ(e.connections(), 8u);
+    e.abort_all(Instant::from_nanos(1));
+}
+
+TEST(Engine, AFlowSlotIsReusedOnlyAfterReadersReportQuiescence) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacA, pool);
+    Qsbr qsbr(1);
+    EngineConfig cfg = config(kIpA);
+    cfg.max_connections = 2;
+    cfg.readers = ReclaimerRef(qsbr);
+    Engine e(cfg, port, key(1), key(2));
+    qsbr.register_reader(0);
+    qsbr.online(0);
+    Instant now = Instant::from_nanos(1);
+    ASSERT_TRUE(e.connect(kIpB, 80));
+    ASSERT_TRUE(e.connect(kIpB, 81));
+    std::size_t seen = 0;
+    std::thread reader([&] {
+        e.for_each_flow_concurrent([&](const FourTuple& t, const FlowInfo& info) {
+            EXPECT_EQ(t.local_addr, kIpA);
+            EXPECT_EQ(info.state.load(), static_cast<std::uint8_t>(tcp::State::SynSent));
+            ++seen;
+        });
+    });
+    reader.join();
+    EXPECT_EQ(seen, 2u);
+    e.abort_all(now);
+    e.poll(now);
+    EXPECT_EQ(e.connections(), 0u);
+    // The reader has not reported since: both slots are still held for it.
+    EXPECT_FALSE(e.connect(kIpB, 82));
+    EXPECT_EQ(e.counters().conn_pool_exhausted, 1u);
+    qsbr.quiescent(0);
+    e.poll(now);
+    EXPECT_TRUE(e.connect(kIpB, 83));
+    qsbr.offline(0);
+    e.abort_all(now);
+    e.poll(now);
 }

@@ -1,14 +1,14 @@
 #include "ustcp/engine/engine.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
+#include <random>
 
 #include "ustcp/base/endian.hpp"
 #include "ustcp/tcp/segment.hpp"
-#include "ustcp/wire/arp.hpp"
 #include "ustcp/wire/checksum.hpp"
 #include "ustcp/wire/ethernet.hpp"
-#include "ustcp/wire/icmp.hpp"
 #include "ustcp/wire/ipv4.hpp"
 #include "ustcp/wire/tcp.hpp"
 
@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::size_t kEthLen = wire::kEthHeaderLen;
 constexpr std::size_t kIpLen = wire::kIpv4MinHeaderLen;
-constexpr Duration kArpRetry = Duration::seconds(1);
+constexpr Duration kPublishEvery = Duration::millis(1);
 
 /// The 16-bit one's-complement sum of a payload held in pieces of any length: a piece
 /// that starts at an odd offset of the whole contributes its sum byte-swapped (RFC 1071 §2(B)).
@@ -33,7 +33,47 @@ std::uint32_t sum_pieces(tcp::SendQueue::Pos pos, std::uint32_t len, std::uint32
     return sum;
 }
 
+ip::Interface interface_of(const EngineConfig& cfg, const Port& port) noexcept {
+    ip::Interface ifc;
+    ifc.mac = port.mac();
+    ifc.addr = cfg.addr;
+    ifc.prefix_len = cfg.prefix_len;
+    ifc.gateway = cfg.gateway;
+    ifc.mtu = cfg.mtu != 0 ? cfg.mtu : port.caps().mtu;
+    return ifc;
+}
+
+std::uint64_t seed_of(const EngineConfig& cfg) {
+    if (cfg.flow_seed != 0) return cfg.flow_seed;
+    std::random_device rd;
+    return (std::uint64_t{rd()} << 32) | rd();
+}
+
+template <std::size_t N>
+void publish_words(std::array<std::atomic<std::uint64_t>, N>& to, const void* from) noexcept {
+    const auto* w = static_cast<const std::uint64_t*>(from);
+    for (std::size_t i = 0; i < N; ++i) to[i].store(w[i], std::memory_order_relaxed);
+}
+
+template <std::size_t N>
+void read_words(const std::array<std::atomic<std::uint64_t>, N>& from, void* to) noexcept {
+    auto* w = static_cast<std::uint64_t*>(to);
+    for (std::size_t i = 0; i < N; ++i) w[i] = from[i].load(std::memory_order_relaxed);
+}
+
+static_assert(sizeof(tcp::Counters) % 8 == 0 && sizeof(PortStats) % 8 == 0);
+
 }  // namespace
+
+void PublishedStats::read(EngineCounters& e, tcp::Counters& t, PortStats& p) const noexcept {
+    read_words(engine, &e);
+    read_words(tcp, &t);
+    read_words(port, &p);
+}
+
+Result<void, ip::InterfaceError> Engine::check(const EngineConfig& cfg, const Port& port) noexcept {
+    return interface_of(cfg, port).validate();
+}
 
 Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, const tcp::SipKey& cookie_key)
     : cfg_(cfg),
@@ -41,24 +81,47 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
       stack_(cfg.tcp, isn_key, cookie_key, port.buffer_ops(), cfg.buffer_nodes),
       mac_(port.mac()),
       caps_(port.caps()),
-      slots_(cfg.max_connections) {
+      ifc_(interface_of(cfg, port)),
+      router_(ifc_),
+      ipv4_in_(ifc_),
+      ipv4_out_(ifc_),
+      icmp_([&] {
+          // A port that fragments what it sends may carry replies to reassembled requests.
+          ip::Interface i = ifc_;
+          if (caps_.tx_ip_fragment) i.mtu = 65535;
+          return i;
+      }()),
+      arp_(ifc_),
+      neigh_(cfg.neighbours),
+      announcements_left_(cfg.announce ? ip::kAnnounceNum : 0),
+      readers_(cfg.readers ? *cfg.readers : ReclaimerRef(no_readers_)),
+      slots_(new Flow[cfg.max_connections]),
+      flows_(FlowTableConfig{cfg.max_connections, seed_of(cfg)}, readers_),
+      wheel_(cfg.timer_tick, Instant{}) {
+    assert(ifc_.validate().ok());
     free_slots_.reserve(cfg.max_connections);
     for (std::uint32_t i = cfg.max_connections; i-- > 0;) free_slots_.push_back(i);
-    flows_.reserve(cfg.max_connections);
     rx_.resize(cfg.burst);
     tx_.resize(std::max<std::size_t>(2u * cfg.burst, tcp::Outbox::kMaxSegments + cfg.burst));
     rx_free_.reserve(cfg.burst);
     touched_.reserve(cfg.burst);
+    const std::size_t held = std::size_t{cfg.neighbours.capacity} * cfg.neighbours.queue_per_entry;
+    held_.reset(new Held[held]);
+    free_held_.reserve(held);
+    for (std::size_t i = held; i-- > 0;) free_held_.push_back(&held_[i]);
     stack_.ctx.defer_acks = true;
 }
 
 Engine::~Engine() {
-    for (Slot& s : slots_) {
-        if (!s.live) continue;
-        s.conn().release_buffers(stack_.ctx);
-        s.conn().~Connection();
-        s.live = false;
+    for (std::uint32_t i = 0; i < cfg_.max_connections; ++i) {
+        Flow& f = slots_[i];
+        if (f.armed()) wheel_.cancel(f);
+        if (!f.live) continue;
+        f.conn().release_buffers(stack_.ctx);
+        f.conn().~Connection();
+        f.live = false;
     }
+    drop_held(neigh_.flush());  // frames held for neighbours being resolved
     stack_.done_with_output();
 }
 
@@ -71,14 +134,17 @@ Result<void, tcp::Error> Engine::listen(std::uint16_t port) {
 }
 
 Result<tcp::Connection*, tcp::Error> Engine::connect(Ipv4Addr remote, std::uint16_t port) {
+    // RFC 6056 §3.3.1's simple sequential choice, restricted to the ports whose replies this
+    // lcore's queue receives (RSS or software steering on several lcores).
     for (int tries = 0; tries < 28232; ++tries) {
         const std::uint16_t p = next_ephemeral_;
         next_ephemeral_ = next_ephemeral_ == 60999 ? 32768 : static_cast<std::uint16_t>(next_ephemeral_ + 1);
         const FourTuple t{cfg_.addr, remote, p, port};
-        if (flows_.count(t) != 0) continue;
+        if (!port_.owns(t) || flows_.find(t) != nullptr) continue;
         tcp::Connection* c = new_connection(t);
         if (c == nullptr) return Err(tcp::Error::NotConnected);
         if (auto r = c->connect(stack_.ctx, now_); !r) return Err(r.error());
+        rearm(flow_of(c));
         return c;
     }
     return Err(tcp::Error::NotConnected);
@@ -90,16 +156,58 @@ tcp::Connection* Engine::new_connection(const FourTuple& t) {
         return nullptr;
     }
     const std::uint32_t i = free_slots_.back();
+    Flow& f = slots_[i];
+    // A closed TCB of the same tuple may still be mapped (reaped at the end of the burst):
+    // the tuple maps to the new one from here on.
+    if (Flow* old = flows_.find(t); old != nullptr) flows_.remove(t);
+    if (!flows_.insert(t, &f)) {
+        ++counters_.flow_table_full;
+        return nullptr;
+    }
     free_slots_.pop_back();
-    auto* c = new (slots_[i].storage) tcp::Connection(t);
-    slots_[i].live = true;
-    flows_[t] = i;  // a closed TCB of the same tuple, not yet reaped, stays in its slot
+    auto* c = new (f.storage) tcp::Connection(t);
+    f.live = true;
+    f.counted = tcp::State::Closed;
+    ++states_[static_cast<std::size_t>(tcp::State::Closed)];
+    f.info.state.store(static_cast<std::uint8_t>(tcp::State::Closed), std::memory_order_relaxed);
     ++counters_.connections_opened;
     return c;
 }
 
+Engine::Flow& Engine::flow_of(const tcp::Connection* c) noexcept {
+    const auto off = reinterpret_cast<const std::byte*>(c) - slots_[0].storage;
+    const auto i = static_cast<std::size_t>(off) / sizeof(Flow);
+    assert(i < cfg_.max_connections && slots_[i].storage == reinterpret_cast<const std::byte*>(c));
+    return slots_[i];
+}
+
+void Engine::rearm(Flow& f) noexcept {
+    if (!f.live) return;
+    tcp::Connection& c = f.conn();
+    const tcp::State st = c.state();
+    if (st != f.counted) {
+        --states_[static_cast<std::size_t>(f.counted)];
+        ++states_[static_cast<std::size_t>(st)];
+        f.counted = st;
+        f.info.state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
+    }
+    const tcp::ConnStats& s = c.stats();
+    f.info.bytes_in.store(s.bytes_in, std::memory_order_relaxed);
+    f.info.bytes_out.store(s.bytes_out, std::memory_order_relaxed);
+    f.info.bytes_retrans.store(s.bytes_retrans, std::memory_order_relaxed);
+    f.info.send_queued.store(static_cast<std::uint32_t>(c.send_queued()), std::memory_order_relaxed);
+    f.info.recv_queued.store(static_cast<std::uint32_t>(c.bytes_readable()), std::memory_order_relaxed);
+    f.info.srtt_us.store(static_cast<std::uint32_t>(c.rtt().srtt().as_micros()), std::memory_order_relaxed);
+    if (st == tcp::State::Closed) {
+        if (f.armed()) wheel_.cancel(f);
+        return;
+    }
+    wheel_.arm(f, c.next_deadline());
+}
+
 std::uint16_t Engine::poll(Instant now) {
     now_ = now;
+    if (announcements_left_ > 0 && now_ >= next_announcement_) announce();
     const std::uint16_t n = port_.rx_burst(rx_.data(), cfg_.burst);
     touched_.clear();
     for (std::uint16_t i = 0; i < n; ++i) {
@@ -114,10 +222,16 @@ std::uint16_t Engine::poll(Instant now) {
     }
     dispatch_events();
     // One ACK per connection per burst, unless data or a FIN the application sent carried it.
-    for (tcp::Connection* c : touched_) c->flush_ack(stack_.ctx, now_);
+    for (tcp::Connection* c : touched_) {
+        c->flush_ack(stack_.ctx, now_);
+        rearm(flow_of(c));
+    }
     run_timers();
+    run_neighbour_timers();
     transmit();
     reap();
+    reclaim();
+    if (now_ - last_publish_ >= kPublishEvery) publish();
     return n;
 }
 
@@ -139,7 +253,7 @@ void Engine::handle_frame(const RxFrame& f) {
             handle_arp(f, eth->header_len());
             return;
         case wire::kEtherTypeIpv4:
-            handle_ipv4(f, eth->header_len(), eth->src());
+            handle_ipv4(f, eth->header_len(), eth->src(), ip::is_group_mac(eth->dst()));
             return;
         default:
             ++counters_.rx_not_ipv4;
@@ -148,90 +262,106 @@ void Engine::handle_frame(const RxFrame& f) {
     }
 }
 
-void Engine::handle_arp(const RxFrame& f, std::size_t l2_len) {
-    ++counters_.arp_in;
-    auto arp = wire::ArpView::checked(wire::Bytes(f.data + l2_len, f.len - l2_len));
-    rx_free_.push_back(f.handle);
-    if (!arp || arp->target_ip() != cfg_.addr) return;
-    // RFC 826: "If the pair <protocol type, sender protocol address> is already in my
-    // translation table, update the sender hardware address ... if I am the target,
-    // merge it if not there"; then answer a request.
-    learn(arp->sender_ip(), arp->sender_mac());
-    if (arp->op() != wire::kArpOpRequest || tx_count_ == tx_.size()) return;
+TxFrame* Engine::next_tx() {
+    if (tx_count_ == tx_.size()) {
+        port_.tx_burst(tx_.data(), tx_count_);
+        tx_count_ = 0;
+    }
     TxFrame& t = tx_[tx_count_++];
     t = TxFrame{};
-    wire::EthernetRepr{arp->sender_mac(), mac_, wire::kEtherTypeArp}.emit(wire::MutBytes(t.hdr.data(), kEthLen));
-    wire::ArpRepr{wire::kArpOpReply, mac_, cfg_.addr, arp->sender_mac(), arp->sender_ip()}.emit(
-        wire::MutBytes(t.hdr.data() + kEthLen, wire::kArpIpv4Len));
-    t.hdr_len = static_cast<std::uint16_t>(kEthLen + wire::kArpIpv4Len);
-    ++counters_.arp_replies_sent;
+    return &t;
 }
 
-void Engine::handle_ipv4(const RxFrame& f, std::size_t l2_len, MacAddr src_mac) {
-    std::uint8_t* l3 = f.data + l2_len;
-    auto ip = wire::Ipv4View::checked(wire::Bytes(l3, f.len - l2_len));
-    if (!ip) {
-        ++counters_.rx_bad_ipv4;
+void Engine::handle_arp(const RxFrame& f, std::size_t l2_len) {
+    ++counters_.arp_in;
+    std::array<std::uint8_t, ip::kArpFrameLen> reply{};
+    auto r = arp_.receive(wire::Bytes(f.data + l2_len, f.len - l2_len), now_, neigh_, wire::MutBytes(reply));
+    rx_free_.push_back(f.handle);
+    if (!r) {
+        ++counters_.arp_bad;
+        return;
+    }
+    // A replica (another lcore's queue got the original) only teaches us the sender.
+    if (r->frame_len > 0 && !(f.flags & kRxReplica)) {
+        TxFrame* t = next_tx();
+        std::memcpy(t->hdr.data(), reply.data(), r->frame_len);
+        t->hdr_len = static_cast<std::uint16_t>(r->frame_len);
+        if (r->sent == ip::ArpSent::Reply) ++counters_.arp_replies_sent;
+    }
+    send_released(r->released, r->release_mac);
+}
+
+void Engine::send_released(std::span<const ip::PacketHandle> frames, MacAddr mac) {
+    // Frames held for this neighbour were built with a zero destination MAC.
+    for (ip::PacketHandle h : frames) {
+        Held* held = static_cast<Held*>(h);
+        TxFrame* t = next_tx();
+        t->raw = held->raw;
+        t->raw_data = held->data;
+        t->raw_len = held->len;
+        std::memcpy(t->raw_data, mac.bytes().data(), 6);
+        free_held_.push_back(held);
+    }
+}
+
+void Engine::handle_ipv4(const RxFrame& f, std::size_t l2_len, MacAddr src_mac, bool link_broadcast) {
+    ip::RxMeta meta;
+    meta.ip_checksum = (f.flags & kRxIpCsumGood)  ? ip::RxChecksum::Good
+                       : (f.flags & kRxIpCsumBad) ? ip::RxChecksum::Bad
+                                                  : ip::RxChecksum::Unknown;
+    meta.link_broadcast = link_broadcast;
+    auto pkt = ipv4_in_.receive(wire::Bytes(f.data + l2_len, f.len - l2_len), meta);
+    if (!pkt) {
+        switch (pkt.error()) {
+            case ip::Ipv4Drop::BadChecksum: ++counters_.rx_bad_ip_checksum; break;
+            case ip::Ipv4Drop::NotForUs: ++counters_.rx_not_for_us; break;
+            case ip::Ipv4Drop::BadSource:
+            case ip::Ipv4Drop::LinkBroadcast:
+            case ip::Ipv4Drop::BadOptions:
+            case ip::Ipv4Drop::SourceRoute:
+            case ip::Ipv4Drop::BroadcastTcp: ++counters_.rx_link_broadcast; break;
+            default: ++counters_.rx_bad_ipv4; break;
+        }
         rx_free_.push_back(f.handle);
         return;
     }
-    if (!(f.flags & kRxIpCsumGood) &&
-        ((f.flags & kRxIpCsumBad) || wire::internet_checksum(wire::Bytes(l3, ip->header_len())) != 0)) {
-        ++counters_.rx_bad_ip_checksum;
-        rx_free_.push_back(f.handle);
-        return;
-    }
-    if (ip->dst() != cfg_.addr) {
-        ++counters_.rx_not_for_us;
-        rx_free_.push_back(f.handle);
-        return;
-    }
-    if (ip->is_fragment()) {
-        ++counters_.rx_fragments;
-        rx_free_.push_back(f.handle);
-        return;
-    }
-    // The sender answered from this MAC: a usable next hop for the reply (and for an
-    // on-link peer, its own address).
-    if (neighbours_.find(ip->src().value()) == neighbours_.end()) learn(ip->src(), src_mac);
-    std::uint8_t* l4 = l3 + ip->header_len();
-    const auto l4_len = static_cast<std::uint32_t>(ip->total_length() - ip->header_len());
-    switch (ip->protocol()) {
-        case wire::kIpProtoTcp:
-            handle_tcp(f, ip->src(), ip->dst(), l4, l4_len);
-            return;
-        case wire::kIpProtoIcmp: {
-            auto icmp = wire::IcmpView::checked(wire::Bytes(l4, l4_len));
-            if (!icmp || icmp->type() != wire::kIcmpEchoRequest ||
-                wire::internet_checksum(wire::Bytes(l4, l4_len)) != 0 || tx_count_ == tx_.size()) {
-                ++counters_.icmp_other;
-                rx_free_.push_back(f.handle);
-                return;
-            }
-            // Echo reply in place (RFC 792): type 0, addresses and MACs swapped, checksum updated.
-            const std::uint16_t old_word = load_be16(l4);
-            l4[0] = wire::kIcmpEchoReply;
-            store_be16(&l4[2], wire::checksum_update16(load_be16(&l4[2]), old_word, load_be16(l4)));
-            const Ipv4Addr src = ip->src();
-            store_be32(&l3[12], cfg_.addr.value());
-            store_be32(&l3[16], src.value());
-            l3[8] = 64;
-            store_be16(&l3[10], 0);
-            store_be16(&l3[10], wire::internet_checksum(wire::Bytes(l3, ip->header_len())));
-            std::memcpy(f.data, src_mac.bytes().data(), 6);
-            std::memcpy(f.data + 6, mac_.bytes().data(), 6);
-            send_raw(f.handle, f.data, static_cast<std::uint32_t>(l2_len + ip->total_length()));
-            ++counters_.icmp_echo_replies;
+    switch (pkt->kind) {
+        case ip::Ipv4Kind::Tcp: {
+            auto* l4 = const_cast<std::uint8_t*>(pkt->payload().data());
+            handle_tcp(f, pkt->ip.src(), pkt->ip.dst(), l4, static_cast<std::uint32_t>(pkt->payload().size()), src_mac);
             return;
         }
-        default:
-            ++counters_.rx_other_protocol;
-            rx_free_.push_back(f.handle);
+        case ip::Ipv4Kind::Icmp:
+            handle_icmp(f, l2_len, *pkt, src_mac);
             return;
+        case ip::Ipv4Kind::Fragment:
+            ++counters_.rx_fragments;
+            break;
+        case ip::Ipv4Kind::Other:
+            ++counters_.rx_other_protocol;
+            break;
     }
+    rx_free_.push_back(f.handle);
 }
 
-void Engine::handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8_t* l4, std::uint32_t l4_len) {
+void Engine::handle_icmp(const RxFrame& f, std::size_t l2_len, const ip::Ipv4Packet& pkt, MacAddr src_mac) {
+    std::uint8_t* l3 = f.data + l2_len;
+    // Software header checksum: a raw frame goes out as it is, without offload flags.
+    auto r = icmp_.receive(pkt, wire::MutBytes(l3, f.len - l2_len), ipv4_out_, ip::TxChecksum::Software);
+    if (!r || r->action != ip::IcmpAction::Reply) {
+        ++counters_.icmp_other;  // errors about our segments: TCP's own timers handle them
+        rx_free_.push_back(f.handle);
+        return;
+    }
+    // The reply datagram starts where the request's options ended: Ethernet goes before it.
+    std::uint8_t* frame = r->reply.data() - kEthLen;
+    wire::EthernetRepr{src_mac, mac_, wire::kEtherTypeIpv4}.emit(wire::MutBytes(frame, kEthLen));
+    send_raw(f.handle, frame, static_cast<std::uint32_t>(kEthLen + r->reply.size()));
+    ++counters_.icmp_echo_replies;
+}
+
+void Engine::handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8_t* l4, std::uint32_t l4_len,
+                        MacAddr src_mac) {
     auto p = tcp::parse_segment(src, dst, wire::Bytes(l4, l4_len), !(f.flags & kRxL4CsumGood));
     if (!p || (f.flags & kRxL4CsumBad)) {
         if (!p) tcp::count_failure(stack_.counters, p.error());
@@ -252,8 +382,8 @@ void Engine::handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8
     for (const auto& l : listeners_) {
         if (accepting_ && l->port() == t.local_port) listener = l.get();
     }
-    if (auto it = flows_.find(t); it != flows_.end()) {
-        tcp::Connection& c = slots_[it->second].conn();
+    if (Flow* fl = flows_.find(t); fl != nullptr) {
+        tcp::Connection& c = fl->conn();
         if (c.state() != tcp::State::Closed) {
             // RFC 6191: a new incarnation's SYN ends TIME-WAIT early (the old TCB is reaped
             // at the end of the burst; the tuple maps to the new one from here on).
@@ -261,29 +391,49 @@ void Engine::handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8
                 if (auto iss = c.end_time_wait_for(ctx, now_, p->hdr)) {
                     auto v = listener->on_segment(ctx, now_, t, p->hdr, plen);
                     if (v.action == tcp::Listener::Action::NewConnection) {
-                        if (tcp::Connection* n = new_connection(t)) n->accept_syn(ctx, now_, p->hdr, listener, iss);
+                        if (tcp::Connection* n = new_connection(t)) {
+                            n->accept_syn(ctx, now_, p->hdr, listener, iss);
+                            rearm(flow_of(n));
+                        }
                     }
                     stack_.bufs.drop_handle(buf.handle);
                     return;
                 }
             }
             c.on_segment(ctx, now_, p->hdr, buf);
-            if (touched_.size() < touched_.capacity()) touched_.push_back(&c);
-            else c.flush_ack(ctx, now_);
+            if (touched_.size() < touched_.capacity()) {
+                touched_.push_back(&c);
+            } else {
+                c.flush_ack(ctx, now_);
+                rearm(*fl);
+            }
             return;
         }
     }
     if (listener != nullptr) {
         auto v = listener->on_segment(ctx, now_, t, p->hdr, plen);
-        if (v.action == tcp::Listener::Action::NewConnection) {
-            if (tcp::Connection* n = new_connection(t)) n->accept_syn(ctx, now_, p->hdr, listener);
-        } else if (v.action == tcp::Listener::Action::CookieConnection) {
-            if (tcp::Connection* n = new_connection(t)) {
-                n->accept_cookie(ctx, now_, p->hdr, buf, v.cookie, listener);
-                return;  // the payload went with it
-            }
+        if (v.action != tcp::Listener::Action::NewConnection && v.action != tcp::Listener::Action::CookieConnection) {
+            stack_.bufs.drop_handle(buf.handle);
+            return;
         }
-        stack_.bufs.drop_handle(buf.handle);
+        // Glean the peer's MAC from a connection's first segment when ARP has not told us
+        // (a peer that answered from a cache we never asked, a replayed capture): an entry
+        // only if none exists, so ARP's own evidence is never overridden.
+        if (ifc_.is_on_link_host(src) && !neigh_.lookup(src, now_)) {
+            (void)neigh_.update(src, src_mac, now_, ip::Learned::AddressedToUs);
+        }
+        tcp::Connection* n = new_connection(t);
+        if (n == nullptr) {
+            stack_.bufs.drop_handle(buf.handle);
+            return;
+        }
+        if (v.action == tcp::Listener::Action::NewConnection) {
+            n->accept_syn(ctx, now_, p->hdr, listener);
+            stack_.bufs.drop_handle(buf.handle);
+        } else {
+            n->accept_cookie(ctx, now_, p->hdr, buf, v.cookie, listener);  // the payload went with it
+        }
+        rearm(flow_of(n));
         return;
     }
     tcp::reply_closed(ctx, t, p->hdr, plen);  // no connection, no listener: CLOSED
@@ -294,126 +444,153 @@ void Engine::dispatch_events() {
     // Callbacks may produce more events; each is delivered once, in order.
     while (events_seen_ < stack_.out.events().size()) {
         const tcp::Event e = stack_.out.events()[events_seen_++];
-        if (app_ == nullptr && e.kind != tcp::EventKind::Closed) continue;
-        switch (e.kind) {
-            case tcp::EventKind::AcceptReady:
-                for (const auto& l : listeners_) {
-                    while (tcp::Connection* c = l->accept()) {
-                        if (app_ != nullptr) app_->on_accept(*this, *c);
-                    }
+        if (e.kind == tcp::EventKind::AcceptReady) {
+            for (const auto& l : listeners_) {
+                while (tcp::Connection* c = l->accept()) {
+                    if (app_ != nullptr) app_->on_accept(*this, *c);
+                    rearm(flow_of(c));
                 }
-                break;
-            case tcp::EventKind::Connected:
-                app_->on_connected(*this, *e.conn);
-                break;
-            case tcp::EventKind::Readable:
-                app_->on_readable(*this, *e.conn);
-                break;
-            case tcp::EventKind::Writable:
-                app_->on_writable(*this, *e.conn);
-                break;
-            case tcp::EventKind::PeerClosed:
-                app_->on_peer_closed(*this, *e.conn);
-                break;
-            case tcp::EventKind::Error:
-                app_->on_error(*this, *e.conn, e.error);
-                break;
-            case tcp::EventKind::Closed:
-                if (app_ != nullptr) app_->on_closed(*this, *e.conn);
-                closed_.push_back(e.conn);
-                break;
+            }
+            continue;
         }
+        if (app_ != nullptr) {
+            switch (e.kind) {
+                case tcp::EventKind::AcceptReady: break;
+                case tcp::EventKind::Connected: app_->on_connected(*this, *e.conn); break;
+                case tcp::EventKind::Readable: app_->on_readable(*this, *e.conn); break;
+                case tcp::EventKind::Writable: app_->on_writable(*this, *e.conn); break;
+                case tcp::EventKind::PeerClosed: app_->on_peer_closed(*this, *e.conn); break;
+                case tcp::EventKind::Error: app_->on_error(*this, *e.conn, e.error); break;
+                case tcp::EventKind::Closed: app_->on_closed(*this, *e.conn); break;
+            }
+        }
+        if (e.kind == tcp::EventKind::Closed) closed_.push_back(e.conn);
+        else rearm(flow_of(e.conn));  // the callback may have sent, read or closed
     }
 }
 
 void Engine::run_timers() {
-    // One deadline per connection (lib/tcp's next_deadline()). A timer wheel replaces this
-    // scan (issue 6 notes); with the connection counts of the interop tests it is cheap.
-    for (auto& [t, i] : flows_) {
-        tcp::Connection& c = slots_[i].conn();
+    wheel_.advance(now_, [&](TimerEntry& entry) {
+        Flow& f = static_cast<Flow&>(entry);
+        tcp::Connection& c = f.conn();
+        // The wheel fires at the tick boundary at or after the deadline.
         if (c.state() != tcp::State::Closed && c.next_deadline() <= now_) c.on_deadline(stack_.ctx, now_);
-    }
+        rearm(f);
+    });
     dispatch_events();
 }
 
-void Engine::learn(Ipv4Addr ip, MacAddr mac) {
-    neighbours_[ip.value()] = mac;
-    arp_pending_.erase(ip.value());
+void Engine::run_neighbour_timers() {
+    auto t = neigh_.next_deadline();
+    if (!t || *t > now_) return;
+    auto d = neigh_.on_deadline(now_);
+    for (const ip::ArpRequest& q : d.requests) send_arp_request(q);
+    counters_.tx_no_neighbour += d.dropped.size();
+    drop_held(d.dropped);
 }
 
-Ipv4Addr Engine::next_hop(Ipv4Addr dst) const noexcept {
-    const std::uint32_t mask = cfg_.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - cfg_.prefix_len);
-    if ((dst.value() & mask) == (cfg_.addr.value() & mask) || !cfg_.gateway) return dst;
-    return *cfg_.gateway;
+void Engine::drop_held(std::span<const ip::PacketHandle> frames) {
+    for (ip::PacketHandle h : frames) {
+        Held* held = static_cast<Held*>(h);
+        port_.free_rx(&held->raw, 1);
+        free_held_.push_back(held);
+    }
 }
 
-void Engine::request_arp(Ipv4Addr ip) {
-    auto [it, fresh] = arp_pending_.try_emplace(ip.value(), now_);
-    if (!fresh && now_ - it->second < kArpRetry) return;
-    it->second = now_;
-    if (tx_count_ == tx_.size()) return;
-    TxFrame& t = tx_[tx_count_++];
-    t = TxFrame{};
-    wire::EthernetRepr{MacAddr::broadcast(), mac_, wire::kEtherTypeArp}.emit(wire::MutBytes(t.hdr.data(), kEthLen));
-    wire::ArpRepr{wire::kArpOpRequest, mac_, cfg_.addr, MacAddr{}, ip}.emit(
-        wire::MutBytes(t.hdr.data() + kEthLen, wire::kArpIpv4Len));
-    t.hdr_len = static_cast<std::uint16_t>(kEthLen + wire::kArpIpv4Len);
+void Engine::send_arp_request(const ip::ArpRequest& r) {
+    TxFrame* t = next_tx();
+    auto n = ip::build_arp_request(ifc_, r, wire::MutBytes(t->hdr.data(), t->hdr.size()));
+    t->hdr_len = static_cast<std::uint16_t>(n ? *n : 0);
     ++counters_.arp_requests_sent;
 }
 
+void Engine::announce() {
+    TxFrame* t = next_tx();
+    auto n = ip::build_arp_announcement(ifc_, wire::MutBytes(t->hdr.data(), t->hdr.size()));
+    t->hdr_len = static_cast<std::uint16_t>(n ? *n : 0);
+    ++counters_.arp_announcements;
+    --announcements_left_;
+    next_announcement_ = now_ + ip::kAnnounceInterval;
+}
+
 void Engine::send_raw(void* handle, std::uint8_t* data, std::uint32_t len) {
-    TxFrame& t = tx_[tx_count_++];
-    t = TxFrame{};
-    t.raw = handle;
-    t.raw_data = data;
-    t.raw_len = len;
+    TxFrame* t = next_tx();
+    t->raw = handle;
+    t->raw_data = data;
+    t->raw_len = len;
+}
+
+void Engine::send_segment(const tcp::OutSegment& s) {
+    auto route = router_.route(s.tuple.remote_addr);
+    if (!route) {
+        ++counters_.tx_no_route;
+        return;
+    }
+    auto r = neigh_.resolve(route->next_hop, nullptr, now_);
+    if (r.request) send_arp_request(*r.request);
+    if (r.status == ip::ResolveStatus::Dropped) {
+        ++counters_.tx_no_neighbour;
+        return;
+    }
+    TxFrame* t = next_tx();
+    std::uint8_t* h = t->hdr.data();
+    const MacAddr dst = r.status == ip::ResolveStatus::Ready ? r.mac : MacAddr{};
+    wire::EthernetRepr{dst, mac_, wire::kEtherTypeIpv4}.emit(wire::MutBytes(h, kEthLen));
+    const std::size_t tcp_len = s.hdr.header_len();
+    wire::Ipv4Repr ip;
+    ip.src = s.tuple.local_addr;
+    ip.dst = s.tuple.remote_addr;
+    ip.ident = ip_ident_++;
+    ip.payload_len = static_cast<std::uint16_t>(tcp_len + s.len);
+    ip.emit(wire::MutBytes(h + kEthLen, kIpLen));
+    std::uint8_t* th = h + kEthLen + kIpLen;
+    (void)s.hdr.emit_header(wire::MutBytes(th, tcp_len));
+    const std::uint32_t pseudo = wire::ipv4_pseudo_header_sum(ip.src, ip.dst, wire::kIpProtoTcp,
+                                                              static_cast<std::uint16_t>(tcp_len + s.len));
+    // A held frame is copied into one buffer and sent later as it is: it gets a software sum.
+    const bool offload = caps_.tx_l4_csum && r.status == ip::ResolveStatus::Ready;
+    if (offload) {
+        // DPDK's TCP checksum offload wants the pseudo-header sum in the field.
+        store_be16(&th[16], wire::checksum_fold(pseudo));
+    } else {
+        store_be16(&th[16], 0);
+        std::uint32_t sum = wire::checksum_partial(wire::Bytes(th, tcp_len), pseudo);
+        sum = sum_pieces(s.pos, s.len, sum);
+        store_be16(&th[16], static_cast<std::uint16_t>(~wire::checksum_fold(sum)));
+    }
+    t->l4_csum_offload = offload;
+    t->hdr_len = static_cast<std::uint16_t>(kEthLen + kIpLen + tcp_len);
+    t->l3_offset = kEthLen;
+    t->pieces = s.pos;
+    t->len = s.len;
+    if (r.status == ip::ResolveStatus::Ready) return;
+
+    // The next hop is being resolved: hold a copy of the frame on its entry.
+    --tx_count_;
+    if (free_held_.empty() || !port_.materialize(*t)) {
+        ++counters_.tx_no_buffer;
+        return;
+    }
+    Held* held = free_held_.back();
+    *held = Held{t->raw, t->raw_data, t->raw_len};
+    auto q = neigh_.resolve(route->next_hop, held, now_);
+    if (q.request) send_arp_request(*q.request);
+    if (q.status == ip::ResolveStatus::Queued) {
+        free_held_.pop_back();
+        ++counters_.tx_arp_queued;
+    } else {
+        // QueueFull or TableFull; a Ready answer cannot come within one call.
+        ++counters_.tx_no_neighbour;
+        port_.free_rx(&held->raw, 1);
+    }
 }
 
 void Engine::transmit() {
     dispatch_events();
     for (const tcp::OutSegment& s : stack_.out.segments()) {
-        if (tx_count_ == tx_.size()) {
-            port_.tx_burst(tx_.data(), tx_count_);
-            tx_count_ = 0;
-        }
-        const Ipv4Addr nh = next_hop(s.tuple.remote_addr);
-        auto mac = neighbours_.find(nh.value());
-        if (mac == neighbours_.end()) {
-            ++counters_.tx_no_neighbour;  // TCP retransmits once ARP has answered
-            request_arp(nh);
-            continue;
-        }
-        TxFrame& t = tx_[tx_count_++];
-        t.raw = nullptr;
-        std::uint8_t* h = t.hdr.data();
-        wire::EthernetRepr{mac->second, mac_, wire::kEtherTypeIpv4}.emit(wire::MutBytes(h, kEthLen));
-        const std::size_t tcp_len = s.hdr.header_len();
-        wire::Ipv4Repr ip;
-        ip.src = s.tuple.local_addr;
-        ip.dst = s.tuple.remote_addr;
-        ip.ident = ip_ident_++;
-        ip.payload_len = static_cast<std::uint16_t>(tcp_len + s.len);
-        ip.emit(wire::MutBytes(h + kEthLen, kIpLen));
-        std::uint8_t* th = h + kEthLen + kIpLen;
-        (void)s.hdr.emit_header(wire::MutBytes(th, tcp_len));
-        const std::uint32_t pseudo = wire::ipv4_pseudo_header_sum(ip.src, ip.dst, wire::kIpProtoTcp,
-                                                                  static_cast<std::uint16_t>(tcp_len + s.len));
-        if (caps_.tx_l4_csum) {
-            // DPDK's TCP checksum offload wants the pseudo-header sum in the field.
-            store_be16(&th[16], wire::checksum_fold(pseudo));
-            t.l4_csum_offload = true;
-        } else {
-            store_be16(&th[16], 0);
-            std::uint32_t sum = wire::checksum_partial(wire::Bytes(th, tcp_len), pseudo);
-            sum = sum_pieces(s.pos, s.len, sum);
-            store_be16(&th[16], static_cast<std::uint16_t>(~wire::checksum_fold(sum)));
-            t.l4_csum_offload = false;
-        }
-        t.ip_csum_offload = false;
-        t.hdr_len = static_cast<std::uint16_t>(kEthLen + kIpLen + tcp_len);
-        t.l3_offset = kEthLen;
-        t.pieces = s.pos;
-        t.len = s.len;
+        send_segment(s);
+        // Sending moved the sender's retransmission or delayed-ACK deadline.
+        if (s.conn != nullptr) rearm(flow_of(s.conn));
     }
     if (tx_count_ > 0) {
         port_.tx_burst(tx_.data(), tx_count_);
@@ -425,19 +602,35 @@ void Engine::transmit() {
 
 void Engine::reap() {
     for (tcp::Connection* c : closed_) {
-        Slot* slot = reinterpret_cast<Slot*>(c);  // storage is the slot's first member
-        const auto i = static_cast<std::uint32_t>(slot - slots_.data());
-        if (i >= slots_.size() || !slot->live) continue;
-        auto it = flows_.find(c->tuple());
-        if (it != flows_.end() && it->second == i) flows_.erase(it);
+        Flow& f = flow_of(c);
+        if (!f.live) continue;
+        if (flows_.find(c->tuple()) == &f) flows_.remove(c->tuple());
         std::erase(touched_, c);
+        if (f.armed()) wheel_.cancel(f);
+        --states_[static_cast<std::size_t>(f.counted)];
+        f.counted = tcp::State::Closed;
+        f.info.state.store(static_cast<std::uint8_t>(tcp::State::Closed), std::memory_order_relaxed);
         c->release_buffers(stack_.ctx);
         c->~Connection();
-        slot->live = false;
-        free_slots_.push_back(i);
+        f.live = false;
         ++counters_.connections_closed;
+        // The slot comes back through reclaim(), once no reader can hold it.
     }
     closed_.clear();
+}
+
+void Engine::reclaim() {
+    flows_.reclaim([&](Flow* f) { free_slots_.push_back(static_cast<std::uint32_t>(f - slots_.get())); });
+}
+
+void Engine::publish() {
+    last_publish_ = now_;
+    publish_words(published_.engine, &counters_);
+    publish_words(published_.tcp, &stack_.counters);
+    publish_words(published_.port, &port_.stats());
+    for (std::size_t i = 0; i < states_.size(); ++i) published_.states[i].store(states_[i], std::memory_order_relaxed);
+    published_.connections.store(flows_.size(), std::memory_order_relaxed);
+    published_.at_ns.store(now_.nanos(), std::memory_order_relaxed);
 }
 
 void Engine::shutdown(Instant now) {
@@ -446,22 +639,24 @@ void Engine::shutdown(Instant now) {
         while (tcp::Connection* c = l->accept()) c->abort(stack_.ctx, now_);
     }
     accepting_ = false;  // the listeners stay: half-open connections point at them
-    for (auto& [t, i] : flows_) {
-        tcp::Connection& c = slots_[i].conn();
+    flows_.for_each([&](const FourTuple&, Flow* f) {
+        tcp::Connection& c = f->conn();
         if (c.state() != tcp::State::Closed) (void)c.close(stack_.ctx, now_);
-    }
+    });
     transmit();
     reap();
 }
 
 void Engine::abort_all(Instant now) {
     now_ = now;
-    for (auto& [t, i] : flows_) {
-        tcp::Connection& c = slots_[i].conn();
+    flows_.for_each([&](const FourTuple&, Flow* f) {
+        tcp::Connection& c = f->conn();
         if (c.state() != tcp::State::Closed) c.abort(stack_.ctx, now_);
-    }
+    });
     transmit();
     reap();
+    drop_held(neigh_.flush());
+    publish();
 }
 
 }  // namespace ustcp::engine

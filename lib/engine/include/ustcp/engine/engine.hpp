@@ -2,31 +2,52 @@
 //
 //   Engine e(cfg, port, isn_key, cookie_key);
 //   e.set_app(&echo);                  // callbacks run on this lcore, inside poll()
-//   (void)e.listen(7, 128);
+//   (void)e.listen(7);
 //   while (running) e.poll(clock.now());
 //
-// poll(): rx_burst -> Ethernet/ARP/IPv4/ICMP -> TCP demux (flow table, then the
-// listeners) -> TCP input for the whole burst with ACKs deferred -> application
-// callbacks -> one ACK per touched connection -> timers due -> frames built and one
-// tx_burst. Nothing blocks, locks or allocates per packet; connections come from a
-// fixed pool sized by EngineConfig::max_connections.
+// poll(): rx_burst -> Ethernet -> ARP (lib/ip ArpHandler + NeighborCache) / IPv4 checks
+// (Ipv4Input) -> ICMP echo (IcmpHandler) / TCP demux (the flow table, then the listeners)
+// -> TCP input for the whole burst with ACKs deferred -> application callbacks -> one ACK
+// per touched connection -> due timers (a hashed wheel, one entry per connection at
+// lib/tcp's next_deadline()) -> frames built and one tx_burst. Nothing blocks, locks or
+// allocates per packet; connections come from a fixed pool of max_connections.
+//
+// Next hops come from the neighbour cache: a segment to a next hop being resolved is
+// built into a buffer of its own (Port::materialize) and queued on the entry (a bounded
+// number per entry), then sent when the reply comes or freed when resolution gives up.
 //
 // The application works on tcp::Connection directly, with the engine's context:
 //   c.send_buf(e.ctx(), e.now(), buf); c.receive_bufs(e.ctx(), e.now(), out); ...
+// Inside callbacks the engine notices what changed. Outside them (a connect(), a send
+// from some other trigger) call e.touch(c) afterwards and e.flush(now) to send.
+//
+// Readers on other threads (telemetry, console): published() holds the counters as of
+// the last publish (every millisecond of polling), for_each_flow_concurrent() walks the
+// connections through the flow table's lock-free read side, reading only each flow's
+// published FlowInfo; such a thread must be a reader of EngineConfig::readers.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <new>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "ustcp/base/addr.hpp"
 #include "ustcp/base/result.hpp"
 #include "ustcp/base/time.hpp"
+#include "ustcp/engine/flow_table.hpp"
 #include "ustcp/engine/port.hpp"
+#include "ustcp/engine/reclaim.hpp"
+#include "ustcp/engine/timer_wheel.hpp"
+#include "ustcp/ip/arp.hpp"
+#include "ustcp/ip/icmp.hpp"
+#include "ustcp/ip/interface.hpp"
+#include "ustcp/ip/ipv4.hpp"
+#include "ustcp/ip/neighbor.hpp"
 #include "ustcp/tcp/connection.hpp"
 #include "ustcp/tcp/context.hpp"
 #include "ustcp/tcp/listener.hpp"
@@ -43,6 +64,15 @@ struct EngineConfig {
     std::size_t buffer_nodes = 1u << 18;  ///< lib/tcp queue nodes for every connection's payload
     std::uint32_t accept_backlog = 1024;
     std::uint32_t syn_backlog = 1024;
+    std::uint16_t mtu = 0;                ///< 0: the port's
+    ip::NeighborConfig neighbours{};
+    /// Gratuitous ARP announcements at start (RFC 5227 §2.3). One engine per port sends
+    /// them; the others of a multi-lcore port leave it off.
+    bool announce = true;
+    std::uint64_t flow_seed = 0;          ///< the flow table's hash key; 0: random
+    Duration timer_tick = Duration::millis(1);
+    /// Grace periods for threads that read the flow table (telemetry); none: no readers.
+    std::optional<ReclaimerRef> readers;
 };
 
 /// Why a received frame was dropped before TCP (TCP's own reasons are in tcp::Counters).
@@ -53,18 +83,86 @@ struct EngineCounters {
     std::uint64_t rx_bad_ipv4 = 0;       ///< header too short, bad length or version
     std::uint64_t rx_bad_ip_checksum = 0;
     std::uint64_t rx_not_for_us = 0;
-    std::uint64_t rx_fragments = 0;      ///< IPv4 fragments (reassembly: not yet)
+    std::uint64_t rx_fragments = 0;      ///< IPv4 fragments the port did not reassemble
+    std::uint64_t rx_link_broadcast = 0; ///< unicast IP in a broadcast frame, martian source, options
     std::uint64_t rx_other_protocol = 0;
     std::uint64_t rx_bad_tcp = 0;        ///< TCP header or checksum failed (details in tcp::Counters)
     std::uint64_t arp_in = 0;
+    std::uint64_t arp_bad = 0;           ///< malformed or from ourselves (ip::ArpDrop)
     std::uint64_t arp_replies_sent = 0;
     std::uint64_t arp_requests_sent = 0;
+    std::uint64_t arp_announcements = 0;
     std::uint64_t icmp_echo_replies = 0;
     std::uint64_t icmp_other = 0;
-    std::uint64_t tx_no_neighbour = 0;   ///< segment dropped: next hop's MAC unknown (ARP sent)
+    std::uint64_t tx_arp_queued = 0;     ///< segments held while their next hop resolved
+    std::uint64_t tx_no_neighbour = 0;   ///< segments dropped: resolution failed or its queue was full
+    std::uint64_t tx_no_route = 0;       ///< no route (off-link, no gateway) or a bad destination
+    std::uint64_t tx_no_buffer = 0;      ///< no buffer to hold a segment while resolving
     std::uint64_t conn_pool_exhausted = 0;
+    std::uint64_t flow_table_full = 0;   ///< readers held grace periods open: no room for a new flow
     std::uint64_t connections_opened = 0;
     std::uint64_t connections_closed = 0;
+};
+
+/// Calls f(name, value) for every EngineCounters field, in declaration order.
+template <class F>
+void for_each_counter(const EngineCounters& c, F&& f) {
+    f("rx_frames", c.rx_frames);
+    f("rx_bad_ethernet", c.rx_bad_ethernet);
+    f("rx_not_ipv4", c.rx_not_ipv4);
+    f("rx_bad_ipv4", c.rx_bad_ipv4);
+    f("rx_bad_ip_checksum", c.rx_bad_ip_checksum);
+    f("rx_not_for_us", c.rx_not_for_us);
+    f("rx_fragments", c.rx_fragments);
+    f("rx_link_broadcast", c.rx_link_broadcast);
+    f("rx_other_protocol", c.rx_other_protocol);
+    f("rx_bad_tcp", c.rx_bad_tcp);
+    f("arp_in", c.arp_in);
+    f("arp_bad", c.arp_bad);
+    f("arp_replies_sent", c.arp_replies_sent);
+    f("arp_requests_sent", c.arp_requests_sent);
+    f("arp_announcements", c.arp_announcements);
+    f("icmp_echo_replies", c.icmp_echo_replies);
+    f("icmp_other", c.icmp_other);
+    f("tx_arp_queued", c.tx_arp_queued);
+    f("tx_no_neighbour", c.tx_no_neighbour);
+    f("tx_no_route", c.tx_no_route);
+    f("tx_no_buffer", c.tx_no_buffer);
+    f("conn_pool_exhausted", c.conn_pool_exhausted);
+    f("flow_table_full", c.flow_table_full);
+    f("connections_opened", c.connections_opened);
+    f("connections_closed", c.connections_closed);
+}
+static_assert(sizeof(EngineCounters) == 25 * sizeof(std::uint64_t), "for_each_counter lists every field");
+
+/// What a reader thread may see of one connection: written by the owner lcore (relaxed
+/// stores, whenever the connection was active), read anywhere.
+struct FlowInfo {
+    std::atomic<std::uint8_t> state{0};  ///< tcp::State
+    std::atomic<std::uint64_t> bytes_in{0};
+    std::atomic<std::uint64_t> bytes_out{0};
+    std::atomic<std::uint64_t> bytes_retrans{0};
+    std::atomic<std::uint32_t> srtt_us{0};
+    std::atomic<std::uint32_t> send_queued{0};
+    std::atomic<std::uint32_t> recv_queued{0};
+};
+
+/// The engine's counters as of its last publish, for other threads. Word for word the
+/// owner's EngineCounters, tcp::Counters, PortStats and connections by state.
+struct PublishedStats {
+    static constexpr std::size_t kEngineWords = sizeof(EngineCounters) / 8;
+    static constexpr std::size_t kTcpWords = sizeof(tcp::Counters) / 8;
+    static constexpr std::size_t kPortWords = sizeof(PortStats) / 8;
+    std::array<std::atomic<std::uint64_t>, kEngineWords> engine{};
+    std::array<std::atomic<std::uint64_t>, kTcpWords> tcp{};
+    std::array<std::atomic<std::uint64_t>, kPortWords> port{};
+    std::array<std::atomic<std::uint64_t>, tcp::kStateCount> states{};
+    std::atomic<std::uint64_t> connections{0};
+    std::atomic<std::int64_t> at_ns{0};  ///< when (the engine's clock)
+
+    /// A copy of what was published (each word as of some publish; words may be from two
+    /// consecutive publishes).
+    void read(EngineCounters& e, tcp::Counters& t, PortStats& p) const noexcept;
 };
 
 class Engine;
@@ -85,6 +183,9 @@ public:
 
 class Engine {
 public:
+    /// Whether `cfg` with `port` makes a valid interface (address, prefix, gateway, MTU, MAC);
+    /// the constructor's precondition. Errors: ip::InterfaceError.
+    static Result<void, ip::InterfaceError> check(const EngineConfig& cfg, const Port& port) noexcept;
     Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, const tcp::SipKey& cookie_key);
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -110,11 +211,29 @@ public:
     [[nodiscard]] const EngineCounters& counters() const noexcept { return counters_; }
     [[nodiscard]] const tcp::Counters& tcp_counters() const noexcept { return stack_.counters; }
     [[nodiscard]] const tcp::BufferStore& buffers() const noexcept { return stack_.bufs; }
+    [[nodiscard]] const ip::NeighborCache& neighbours() const noexcept { return neigh_; }
+    [[nodiscard]] const ip::Ipv4Counters& ipv4_counters() const noexcept { return ipv4_in_.counters(); }
+    [[nodiscard]] const ip::ArpCounters& arp_counters() const noexcept { return arp_.counters(); }
+    [[nodiscard]] const ip::IcmpCounters& icmp_counters() const noexcept { return icmp_.counters(); }
+    /// Live connections (exact on this lcore, recent elsewhere).
     [[nodiscard]] std::size_t connections() const noexcept { return flows_.size(); }
+    /// Connections by tcp::State (this lcore).
+    [[nodiscard]] const std::array<std::uint64_t, tcp::kStateCount>& states() const noexcept { return states_; }
     /// Calls f(const tcp::Connection&) for every live connection (this lcore only).
     template <class F>
     void for_each_connection(F&& f) const {
-        for (const auto& [t, i] : flows_) f(const_cast<Slot&>(slots_[i]).conn());
+        flows_.for_each([&](const FourTuple&, Flow* fl) { f(fl->conn()); });
+    }
+    /// After calling a connection outside the engine's callbacks: its timer is re-armed.
+    void touch(tcp::Connection& c) noexcept { rearm(flow_of(&c)); }
+
+    /// Any thread: the counters as of the last publish.
+    [[nodiscard]] const PublishedStats& published() const noexcept { return published_; }
+    /// Any thread that is an online reader of EngineConfig::readers: f(const FourTuple&,
+    /// const FlowInfo&) for the connections (see FlowTable::for_each_concurrent).
+    template <class F>
+    bool for_each_flow_concurrent(F&& f) const {
+        return flows_.for_each_concurrent([&](const FourTuple& t, Flow* fl) { f(t, fl->info); });
     }
     /// Graceful shutdown, first step: listeners stop (new SYNs get RST, queued accepts are
     /// aborted) and every connection is closed (FIN after the queued data). Then keep
@@ -124,27 +243,46 @@ public:
     void abort_all(Instant now);
 
 private:
-    /// A connection's storage in the fixed pool; the TCB is constructed in place on open
-    /// and destroyed when it closes, so a Connection* maps back to its slot.
-    struct Slot {
-        alignas(tcp::Connection) std::byte storage[sizeof(tcp::Connection)];
+    /// A connection's place in the fixed pool: its timer entry, what readers see, and the
+    /// TCB, constructed in place on open and destroyed when it closes. The slot returns to
+    /// the free list only when the flow table's readers can no longer hold it.
+    struct Flow : TimerEntry {
+        FlowInfo info;
+        tcp::State counted = tcp::State::Closed;  // the state states_ counts it in
         bool live = false;
-        [[nodiscard]] tcp::Connection& conn() noexcept { return *std::launder(reinterpret_cast<tcp::Connection*>(storage)); }
+        alignas(tcp::Connection) std::byte storage[sizeof(tcp::Connection)];
+        [[nodiscard]] tcp::Connection& conn() noexcept {
+            return *std::launder(reinterpret_cast<tcp::Connection*>(storage));
+        }
+        [[nodiscard]] const tcp::Connection& conn() const noexcept {
+            return *std::launder(reinterpret_cast<const tcp::Connection*>(storage));
+        }
     };
+    using Flows = FlowTable<Flow, ReclaimerRef>;
 
     void handle_frame(const RxFrame& f);
     void handle_arp(const RxFrame& f, std::size_t l2_len);
-    void handle_ipv4(const RxFrame& f, std::size_t l2_len, MacAddr src_mac);
-    void handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8_t* l4, std::uint32_t l4_len);
+    void handle_ipv4(const RxFrame& f, std::size_t l2_len, MacAddr src_mac, bool link_broadcast);
+    void handle_icmp(const RxFrame& f, std::size_t l2_len, const ip::Ipv4Packet& pkt, MacAddr src_mac);
+    void handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8_t* l4, std::uint32_t l4_len,
+                    MacAddr src_mac);
     tcp::Connection* new_connection(const FourTuple& t);
     void dispatch_events();
     void run_timers();
     void transmit();
+    void send_segment(const tcp::OutSegment& s);
     void send_raw(void* handle, std::uint8_t* data, std::uint32_t len);
-    void learn(Ipv4Addr ip, MacAddr mac);
-    void request_arp(Ipv4Addr ip);
-    [[nodiscard]] Ipv4Addr next_hop(Ipv4Addr dst) const noexcept;
+    void send_released(std::span<const ip::PacketHandle> frames, MacAddr mac);
+    void send_arp_request(const ip::ArpRequest& r);
+    void announce();
+    void run_neighbour_timers();
+    void drop_held(std::span<const ip::PacketHandle> frames);
+    TxFrame* next_tx();
+    void rearm(Flow& f) noexcept;
+    [[nodiscard]] Flow& flow_of(const tcp::Connection* c) noexcept;
     void reap();
+    void reclaim();
+    void publish();
 
     EngineConfig cfg_;
     Port& port_;
@@ -155,12 +293,34 @@ private:
     PortCaps caps_;
     EngineCounters counters_;
 
-    std::vector<Slot> slots_;
+    ip::Interface ifc_;
+    ip::Router router_;
+    ip::Ipv4Input ipv4_in_;
+    ip::Ipv4Output ipv4_out_;
+    ip::IcmpHandler icmp_;
+    ip::ArpHandler arp_;
+    ip::NeighborCache neigh_;
+    /// A frame held on a neighbour entry while it resolves (the cache's PacketHandle).
+    struct Held {
+        void* raw = nullptr;
+        std::uint8_t* data = nullptr;
+        std::uint32_t len = 0;
+    };
+    std::unique_ptr<Held[]> held_;
+    std::vector<Held*> free_held_;
+    int announcements_left_ = 0;
+    Instant next_announcement_;
+
+    NoReaders no_readers_;
+    ReclaimerRef readers_;
+    std::unique_ptr<Flow[]> slots_;
     std::vector<std::uint32_t> free_slots_;
-    std::unordered_map<FourTuple, std::uint32_t> flows_;
+    Flows flows_;
+    TimerWheel wheel_;
+    std::array<std::uint64_t, tcp::kStateCount> states_{};
+    PublishedStats published_;
+    Instant last_publish_;
     std::vector<std::unique_ptr<tcp::Listener>> listeners_;
-    std::unordered_map<std::uint32_t, MacAddr> neighbours_;
-    std::unordered_map<std::uint32_t, Instant> arp_pending_;
     std::vector<tcp::Connection*> touched_;
     std::vector<tcp::Connection*> closed_;
     std::vector<RxFrame> rx_;

@@ -75,6 +75,9 @@ struct PortCaps {
     bool tx_ip_csum = false;
     bool tx_l4_csum = false;
     bool tx_tso = false;
+    /// Raw frames above the MTU are fragmented by the port (rte_ip_frag): the engine may
+    /// answer a reassembled echo request in full.
+    bool tx_ip_fragment = false;
     bool rss = false;
     std::uint16_t mtu = 1500;
 };

@@ -93,11 +93,14 @@ public:
         for (std::uint16_t i = 0; i < n; ++i) pool_.free(handles[i]);
     }
     tcp::BufferOps buffer_ops() noexcept override { return pool_.ops(); }
+    [[nodiscard]] bool owns(const FourTuple& t) const noexcept override { return !owns_flow || owns_flow(t); }
     [[nodiscard]] MacAddr mac() const noexcept override { return mac_; }
     [[nodiscard]] PortCaps caps() const noexcept override { return caps_; }
     [[nodiscard]] const PortStats& stats() const noexcept override { return stats_; }
 
     std::uint32_t rx_flags = 0;  ///< what this "NIC" claims to have checked (RxFlags)
+    /// Which flows arrive at this queue (as RSS would decide); unset: all.
+    std::function<bool(const FourTuple&)> owns_flow;
 
 private:
     MacAddr mac_;

@@ -60,6 +60,9 @@ struct OutSegment {
     wire::TcpRepr hdr;
     SendQueue::Pos pos{};
     std::uint32_t len = 0;
+    /// The connection that sent it (nullptr for a reset on behalf of no TCB): the engine
+    /// re-arms that connection's timer, since sending moves its deadlines.
+    const Connection* conn = nullptr;
     [[nodiscard]] std::size_t payload_len() const noexcept { return len; }
     /// f(const std::uint8_t* data, std::uint32_t n) for each buffer piece of the payload.
     template <class F>
