@@ -92,6 +92,18 @@ struct PortStats {
     std::uint64_t tx_no_buffer = 0;     ///< no mbuf for a header or a payload clone
 };
 
+/// Calls f(name, value) for every PortStats field, in declaration order.
+template <class F>
+void for_each_counter(const PortStats& s, F&& f) {
+    f("rx_frames", s.rx_frames);
+    f("rx_bytes", s.rx_bytes);
+    f("tx_frames", s.tx_frames);
+    f("tx_bytes", s.tx_bytes);
+    f("tx_dropped", s.tx_dropped);
+    f("tx_no_buffer", s.tx_no_buffer);
+}
+static_assert(sizeof(PortStats) == 6 * sizeof(std::uint64_t), "for_each_counter lists every field");
+
 class Port {
 public:
     virtual ~Port() = default;

@@ -48,6 +48,42 @@ struct Counters {
     std::uint64_t time_wait_reused = 0;   ///< TIME-WAIT ended early by a new incarnation's SYN
 };
 
+/// Calls f(name, value) for every Counters field, in declaration order (for stats export).
+template <class F>
+void for_each_counter(const Counters& c, F&& f) {
+    f("segs_in", c.segs_in);
+    f("segs_out", c.segs_out);
+    f("rst_sent", c.rst_sent);
+    f("drop_bad_options", c.drop_bad_options);
+    f("drop_malformed", c.drop_malformed);
+    f("drop_bad_checksum", c.drop_bad_checksum);
+    f("drop_unacceptable", c.drop_unacceptable);
+    f("drop_paws", c.drop_paws);
+    f("drop_no_timestamp", c.drop_no_timestamp);
+    f("drop_no_ack", c.drop_no_ack);
+    f("drop_bad_ack", c.drop_bad_ack);
+    f("drop_out_of_order", c.drop_out_of_order);
+    f("ooo_queued", c.ooo_queued);
+    f("drop_no_buffer", c.drop_no_buffer);
+    f("delayed_acks", c.delayed_acks);
+    f("window_probes", c.window_probes);
+    f("keepalives", c.keepalives);
+    f("fast_retransmits", c.fast_retransmits);
+    f("drop_listen", c.drop_listen);
+    f("challenge_acks", c.challenge_acks);
+    f("challenge_acks_suppressed", c.challenge_acks_suppressed);
+    f("rst_ignored", c.rst_ignored);
+    f("syn_backlog_drops", c.syn_backlog_drops);
+    f("syn_cookies_sent", c.syn_cookies_sent);
+    f("syn_cookies_ok", c.syn_cookies_ok);
+    f("syn_cookies_bad", c.syn_cookies_bad);
+    f("accept_overflows", c.accept_overflows);
+    f("retransmits", c.retransmits);
+    f("timeouts", c.timeouts);
+    f("time_wait_reused", c.time_wait_reused);
+}
+static_assert(sizeof(Counters) == 30 * sizeof(std::uint64_t), "for_each_counter lists every field");
+
 /// The engine-wide challenge-ACK allowance per one-second window.
 struct ChallengeAckBudget {
     Instant window_start;
