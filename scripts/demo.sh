@@ -28,17 +28,23 @@ echo
 echo "== ping $USTCP_IP"
 in_ns ping -c 3 -i 0.2 "$USTCP_IP"
 
-in_ns timeout 60 tcpdump -i "$TAP_IF" -nn -w "$WORK/demo.pcap" "tcp port 7" 2>/dev/null &
-sleep 1  # the capture socket needs a moment before it sees packets
+in_ns timeout 60 tcpdump -U -i "$TAP_IF" -nn -w "$WORK/demo.pcap" "tcp port 7" 2>"$WORK/tcpdump.err" &
+TCPDUMP_PID=$!  # timeout's, which passes a signal on to tcpdump (pkill would reach other captures)
+for _ in $(seq 100); do grep -q "listening on" "$WORK/tcpdump.err" && break; sleep 0.1; done
 echo
 echo "== nc: one line through the echo server"
 reply=$(echo "hello from the Linux kernel" | in_ns timeout 10 nc -N "$USTCP_IP" 7)
 echo "sent:     hello from the Linux kernel"
 echo "received: $reply"
 [ "$reply" = "hello from the Linux kernel" ] || tap_fail "echo differs"
-sleep 1
-in_ns pkill -x tcpdump || true
-sleep 0.5
+# -U writes each packet as it comes: wait for both FINs and the last ACK after them.
+for _ in $(seq 50); do
+    tcpdump -r "$WORK/demo.pcap" -nn 2>/dev/null |
+        awk '/Flags \[F/ { f++; next } f >= 2 { done = 1 } END { exit !done }' && break
+    sleep 0.1
+done
+kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+wait "$TCPDUMP_PID" 2>/dev/null || true  # tcpdump has written the file when it exits
 echo
 echo "== that connection on the wire (tap capture, printed by ustcp-pcap in tcpdump's format)"
 build/apps/ustcp-pcap/ustcp-pcap "$WORK/demo.pcap"

@@ -427,3 +427,71 @@ TEST(Engine, AFlowSlotIsReusedOnlyAfterReadersReportQuiescence) {
     e.abort_all(now);
     e.poll(now);
 }
+
+TEST(Engine, TsoSendsLargeSegmentsThePortCutsAtTheMss) {
+    tcp::HeapBuffers pool_a(8192, 2048);
+    tcp::HeapBuffers pool_b(8192, 2048);
+    PortCaps caps;
+    caps.tx_tso = true;
+    SimPort pa(kMacA, pool_a, caps);
+    SimPort pb(kMacB, pool_b, caps);
+    SimPort::link(pa, pb);
+    Instant now = Instant::from_nanos(1'000'000'000);
+    Client client;
+    for (std::uint32_t i = 0; i < 1'000'000; ++i) client.data += static_cast<char>('a' + (i * 7919u) % 26u);
+    Echo echo;
+    {
+        EngineConfig ca = config(kIpA);
+        ca.tso_max = 64000;
+        ca.tcp.send_buffer = 1u << 20;
+        EngineConfig cb = config(kIpB);
+        cb.tso_max = 64000;
+        Engine a(ca, pa, key(1), key(2));
+        Engine b(cb, pb, key(3), key(4));
+        a.set_app(&client);
+        b.set_app(&echo);
+        ASSERT_TRUE(b.listen(7));
+        ASSERT_TRUE(a.connect(kIpB, 7));
+        a.flush(now);
+        run(a, b, pa, pb, now, client);
+        EXPECT_EQ(client.got, client.data);
+        EXPECT_GT(pa.tso_frames, 0u);  // both directions sent super-segments ...
+        EXPECT_GT(pb.tso_frames, 0u);
+        EXPECT_LE(pa.largest_frame, 1514u);  // ... and the wire saw MSS-sized frames only
+        EXPECT_LE(pb.largest_frame, 1514u);
+        EXPECT_EQ(b.tcp_counters().drop_bad_checksum + a.tcp_counters().drop_bad_checksum, 0u);
+        a.abort_all(now);
+        b.abort_all(now);
+    }
+    EXPECT_EQ(pool_a.in_use(), 0u);
+    EXPECT_EQ(pool_b.in_use(), 0u);
+}
+
+TEST(Engine, WithoutTsoEverySegmentIsAtMostOneMss) {
+    tcp::HeapBuffers pool_a(8192, 2048);
+    tcp::HeapBuffers pool_b(8192, 2048);
+    SimPort pa(kMacA, pool_a);  // no TSO offered: tso_max is ignored
+    SimPort pb(kMacB, pool_b);
+    SimPort::link(pa, pb);
+    Instant now = Instant::from_nanos(1'000'000'000);
+    Client client;
+    client.data.assign(200'000, 'x');
+    Echo echo;
+    {
+        EngineConfig ca = config(kIpA);
+        ca.tso_max = 64000;
+        Engine a(ca, pa, key(1), key(2));
+        Engine b(config(kIpB), pb, key(3), key(4));
+        a.set_app(&client);
+        b.set_app(&echo);
+        ASSERT_TRUE(b.listen(7));
+        ASSERT_TRUE(a.connect(kIpB, 7));
+        a.flush(now);
+        run(a, b, pa, pb, now, client);
+        EXPECT_EQ(client.got, client.data);
+        EXPECT_EQ(pa.tso_frames, 0u);
+        EXPECT_LE(pa.largest_frame, 1514u);
+        a.abort_all(now);
+        b.abort_all(now);
+    }
+}

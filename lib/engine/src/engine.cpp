@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "ustcp/base/endian.hpp"
 #include "ustcp/tcp/segment.hpp"
@@ -110,6 +111,8 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
     free_held_.reserve(held);
     for (std::size_t i = held; i-- > 0;) free_held_.push_back(&held_[i]);
     stack_.ctx.defer_acks = true;
+    // The IPv4 total length bounds a segment: 65535 - 20 (IPv4) - 60 (TCP with options).
+    if (caps_.tx_tso && cfg.tso_max > 0) stack_.ctx.tso_max = std::min<std::uint32_t>(cfg.tso_max, 65455);
 }
 
 Engine::~Engine() {
@@ -174,6 +177,14 @@ tcp::Connection* Engine::new_connection(const FourTuple& t) {
     return c;
 }
 
+void Engine::assert_owner() noexcept {
+#ifndef NDEBUG
+    // One lcore owns an engine: the first thread that polls it (DESIGN: no locks on the path).
+    if (owner_ == std::thread::id{}) owner_ = std::this_thread::get_id();
+    assert(owner_ == std::this_thread::get_id() && "an Engine is polled from one thread only");
+#endif
+}
+
 Engine::Flow& Engine::flow_of(const tcp::Connection* c) noexcept {
     const auto off = reinterpret_cast<const std::byte*>(c) - slots_[0].storage;
     const auto i = static_cast<std::size_t>(off) / sizeof(Flow);
@@ -206,6 +217,7 @@ void Engine::rearm(Flow& f) noexcept {
 }
 
 std::uint16_t Engine::poll(Instant now) {
+    assert_owner();
     now_ = now;
     if (announcements_left_ > 0 && now_ >= next_announcement_) announce();
     const std::uint16_t n = port_.rx_burst(rx_.data(), cfg_.burst);
@@ -236,6 +248,7 @@ std::uint16_t Engine::poll(Instant now) {
 }
 
 void Engine::flush(Instant now) {
+    assert_owner();
     now_ = now;
     transmit();
     reap();
@@ -537,6 +550,13 @@ void Engine::send_segment(const tcp::OutSegment& s) {
     const MacAddr dst = r.status == ip::ResolveStatus::Ready ? r.mac : MacAddr{};
     wire::EthernetRepr{dst, mac_, wire::kEtherTypeIpv4}.emit(wire::MutBytes(h, kEthLen));
     const std::size_t tcp_len = s.hdr.header_len();
+    const std::uint16_t mss = s.conn != nullptr ? s.conn->snd_mss() : 0;
+    const bool tso = mss > 0 && s.len > mss;  // only when ctx.tso_max let lib/tcp build one
+    if (tso && r.status != ip::ResolveStatus::Ready) {
+        --tx_count_;  // not held (a raw frame gets no offload): TCP resends once ARP answers
+        ++counters_.tx_no_neighbour;
+        return;
+    }
     wire::Ipv4Repr ip;
     ip.src = s.tuple.local_addr;
     ip.dst = s.tuple.remote_addr;
@@ -545,8 +565,9 @@ void Engine::send_segment(const tcp::OutSegment& s) {
     ip.emit(wire::MutBytes(h + kEthLen, kIpLen));
     std::uint8_t* th = h + kEthLen + kIpLen;
     (void)s.hdr.emit_header(wire::MutBytes(th, tcp_len));
-    const std::uint32_t pseudo = wire::ipv4_pseudo_header_sum(ip.src, ip.dst, wire::kIpProtoTcp,
-                                                              static_cast<std::uint16_t>(tcp_len + s.len));
+    // TSO: the port fills in each wire segment's length, so the pseudo-header sum leaves it out.
+    const std::uint32_t pseudo = wire::ipv4_pseudo_header_sum(
+        ip.src, ip.dst, wire::kIpProtoTcp, tso ? std::uint16_t{0} : static_cast<std::uint16_t>(tcp_len + s.len));
     // A held frame is copied into one buffer and sent later as it is: it gets a software sum.
     const bool offload = caps_.tx_l4_csum && r.status == ip::ResolveStatus::Ready;
     if (offload) {
@@ -559,6 +580,12 @@ void Engine::send_segment(const tcp::OutSegment& s) {
         store_be16(&th[16], static_cast<std::uint16_t>(~wire::checksum_fold(sum)));
     }
     t->l4_csum_offload = offload;
+    if (tso) {
+        t->tso_segsz = mss;
+        t->l4_len = static_cast<std::uint8_t>(tcp_len);
+        t->ip_csum_offload = true;
+        store_be16(&h[kEthLen + 10], 0);  // each wire segment's header is summed by the port
+    }
     t->hdr_len = static_cast<std::uint16_t>(kEthLen + kIpLen + tcp_len);
     t->l3_offset = kEthLen;
     t->pieces = s.pos;

@@ -129,7 +129,7 @@ Result<void, Error> Connection::connect(Context& ctx, Instant now) noexcept {
     opened_ = true;
     // "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to ISS+1,
     // enter SYN-SENT state, and return."
-    iss_ = ctx.isn.isn(tuple_, now);
+    iss_ = ctx.isn.iss_for(tuple_, now, ctx.cfg.fixed_iss);
     snd_una_ = iss_;
     snd_nxt_ = iss_ + 1;
     snd_rxt_ = snd_nxt_;
@@ -363,7 +363,7 @@ void Connection::accept_syn(Context& ctx, Instant now, const TcpRepr& syn, Liste
     rcv_adv_ = rcv_nxt_;
     take_config(ctx.cfg);
     negotiate_options(ctx.cfg, syn.options);
-    iss_ = iss.value_or(ctx.isn.isn(tuple_, now));
+    iss_ = iss.value_or(ctx.isn.iss_for(tuple_, now, ctx.cfg.fixed_iss));
     snd_una_ = iss_;
     snd_nxt_ = iss_ + 1;
     snd_rxt_ = snd_nxt_;
@@ -1254,7 +1254,7 @@ std::uint32_t Connection::send_data(Context& ctx, Instant now, SeqNum seq, std::
         if (!ts_ok_) rtt_.on_transmit(end, now, true);  // Karn: never timed
     } else {
         if (snd_una_ == snd_nxt_) unacked_since_ = now;
-        if (len < snd_mss_) snd_sml_ = end;
+        if (len % snd_mss_ != 0 || len == 0) snd_sml_ = end;  // its last wire segment is short
         if (!ts_ok_) rtt_.on_transmit(end, now, false);  // times it unless one is in flight
     }
     if (flags & fl::FIN) fin_sent_ = true;
@@ -1302,16 +1302,24 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         const std::uint32_t wnd = cc_started_ ? std::min(snd_wnd_, cc_.cwnd()) : snd_wnd_;
         const std::int32_t usable = (snd_una_ + wnd) - from;
         if (usable <= 0) break;
-        std::uint32_t len = std::min<std::uint32_t>({avail, snd_mss_, static_cast<std::uint32_t>(usable)});
-        if (!rexmit && len < snd_mss_) {
+        // With TSO the port cuts one segment of up to ctx.tso_max into MSS-sized ones on the
+        // wire; the rules below then apply to the last of them, the only one that may be short.
+        const std::uint32_t seg_max =
+            ctx.tso_max > snd_mss_ ? ctx.tso_max - ctx.tso_max % snd_mss_ : std::uint32_t{snd_mss_};
+        std::uint32_t len = std::min<std::uint32_t>({avail, seg_max, static_cast<std::uint32_t>(usable)});
+        if (!rexmit && len % snd_mss_ != 0) {
             // Sender SWS avoidance (RFC 9293 §3.8.6.2.1) and Nagle (RFC 896, with Minshall's
             // refinement as Linux has it): a short segment goes only when it takes all that is
             // queued and no other short segment is unacknowledged (or no-delay is on), or when
             // it is at least half the largest window the peer offered. A FIN bypasses Nagle.
             const bool all = len == avail;
             const bool nagle_ok = nodelay_ || snd_sml_ <= snd_una_ || fin_queued_;
-            const bool sws_ok = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
-            if (!((all && nagle_ok) || sws_ok)) break;
+            const std::uint32_t tail = len % snd_mss_;
+            const bool sws_ok = max_snd_wnd_ > 0 && tail >= max_snd_wnd_ / 2;
+            if (!((all && nagle_ok) || sws_ok)) {
+                if (len < snd_mss_) break;
+                len -= tail;  // the full-sized part goes now; the tail waits as it would alone
+            }
         }
         if (outbox_full(ctx)) {
             // The ACKs of what is in flight bring us back; with nothing in flight, the timer.
@@ -1375,7 +1383,7 @@ void Connection::send_rst(Context& ctx, SeqNum seq) noexcept {
     r.dst_port = tuple_.remote_port;
     r.seq = seq;
     r.flags = fl::RST;
-    ctx.out.push(OutSegment{tuple_, r, {}, 0});
+    ctx.out.push(OutSegment{tuple_, r, {}, 0, this});
     ++ctx.counters.rst_sent;
     ++ctx.counters.segs_out;
     ++stats_.segs_out;
@@ -1435,6 +1443,7 @@ void Connection::emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq,
         ack_now_ = false;
         delack_deadline_ = kNever;
     }
+    s.conn = this;
     ctx.out.push(s);
     ++ctx.counters.segs_out;
     ++stats_.segs_out;

@@ -35,6 +35,8 @@ tap_cleanup() {
         kill -KILL "$SERVER_PID" 2>/dev/null
     fi
     ip netns del "$NS" 2>/dev/null || true
+    # EAL leaves its hugepage files behind (always after SIGKILL): they would hold the pages.
+    dpdk_forget "$NS"
     rm -rf "$WORK"
 }
 trap tap_cleanup EXIT
@@ -52,7 +54,8 @@ tap_eal_mem() {
     if [ "$hp" -ge 64 ] && grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts; then echo "-m 128"; else echo "--no-huge -m 256"; fi
 }
 
-# tap_start SERVER [flags]: starts the server inside a new namespace on a net_tap vdev,
+# tap_start SERVER [flags]: starts the server inside a new namespace on a net_tap vdev (EAL lcores
+# -l ${TAP_EAL_LCORES:-0}),
 # addresses the kernel side, and waits until the server answers ARP.
 tap_start() {
     local server=$1; shift
@@ -61,7 +64,7 @@ tap_start() {
     # Not through in_ns: $! must be the server itself (ip netns exec execs it), so that
     # signals reach it.
     # shellcheck disable=SC2046
-    ip netns exec "$NS" "$server" -l 0 --no-pci --file-prefix="$NS" $(tap_eal_mem) --vdev="net_tap0,iface=$TAP_IF" \
+    ip netns exec "$NS" "$server" -l "${TAP_EAL_LCORES:-0}" --no-pci --file-prefix="$NS" $(tap_eal_mem) --vdev="net_tap0,iface=$TAP_IF" \
         -- --ip "$USTCP_IP/24" "$@" >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
@@ -112,4 +115,204 @@ echo_check() {
     a=$(sha256sum <"$WORK/in" | cut -d' ' -f1)
     b=$(sha256sum <"$WORK/out" | cut -d' ' -f1)
     [ "$a" = "$b" ] || tap_fail "echo of $n bytes: sha256 $b, sent $a ($(stat -c %s "$WORK/out") bytes back)"
+}
+
+# dpdk_forget PREFIX: removes what EAL keeps on disk for a --file-prefix once no process of it
+# runs: its hugepage files, which hold their pages until unlinked (EAL leaves them behind at
+# exit unless started with --huge-unlink, and always after SIGKILL), and /var/run/dpdk/PREFIX.
+dpdk_forget() {
+    local m
+    for m in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts); do rm -f "$m/$1map_"*; done
+    rm -rf "/var/run/dpdk/$1"
+}
+
+# ---- net_af_packet (tests/interop/tap/af_packet.sh, bench/link_compare.sh) ----
+# ustcp-server in a second namespace, AFP_NS, on net_af_packet bound to one end of a veth pair
+# (AFP_IF); the other end, in NS, is the kernel's LINUX_IP, so in_ns, echo_check, tap_stats and
+# tap_stop work as with net_tap. Nothing is created in the root namespace: the pair is made
+# with both ends already in place, and deleting the namespaces deletes it.
+#
+#   afp_start SERVER [flags]        # both namespaces, the pair, the server; waits for ping
+#   echo_check $((32 << 20))
+#   tap_stop; afp_cleanup
+#
+# The kernel end has checksum offload, TSO and GSO off: a frame that veth hands to an
+# AF_PACKET socket with its checksum still to be filled in (CHECKSUM_PARTIAL) would reach ustcp
+# with a wrong one, and a GSO frame would not fit the PMD's ring frames. AFP_DEVARGS adds
+# driver arguments (config/af_packet.toml lists them).
+AFP_NS=
+AFP_IF=
+AFP_DEVARGS=${AFP_DEVARGS:-}
+afp_cleanup() {
+    [ -n "$AFP_NS" ] && ip netns del "$AFP_NS" 2>/dev/null
+    [ -n "$AFP_NS" ] && dpdk_forget "$AFP_NS"
+    AFP_NS=
+    return 0
+}
+afp_start() {
+    local server=$1; shift
+    command -v ethtool >/dev/null || tap_skip "'ethtool' not found"
+    AFP_NS="$NS-afp"
+    AFP_IF="uafs$$"
+    local peer="uafc$$" mem
+    ip netns add "$NS" || tap_fail "ip netns add $NS"
+    ip netns add "$AFP_NS" || tap_fail "ip netns add $AFP_NS"
+    in_ns ip link set lo up
+    ip -n "$AFP_NS" link set lo up
+    ip link add "$AFP_IF" netns "$AFP_NS" type veth peer name "$peer" netns "$NS" || tap_fail "ip link add veth"
+    # The server's end carries no address; the kernel there must stay quiet (no IPv6 chatter).
+    ip netns exec "$AFP_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip netns exec "$AFP_NS" sysctl -qw "net.ipv6.conf.$AFP_IF.disable_ipv6=1"
+    ip netns exec "$AFP_NS" ethtool -K "$AFP_IF" gro off >/dev/null 2>&1
+    ip -n "$AFP_NS" link set "$AFP_IF" up
+    in_ns sysctl -qw "net.ipv6.conf.$peer.disable_ipv6=1"
+    in_ns ethtool -K "$peer" tx off tso off gso off >/dev/null 2>&1 || tap_fail "ethtool -K $peer tx off"
+    in_ns ip addr add "$LINUX_IP/24" dev "$peer"
+    in_ns ip link set "$peer" up
+    mem=$(tap_eal_mem)
+    # --huge-unlink: the hugepage files go away with the process, however it ends.
+    [[ $mem == "-m "* ]] && mem="$mem --huge-unlink"
+    # shellcheck disable=SC2086
+    ip netns exec "$AFP_NS" "$server" -l "${TAP_EAL_LCORES:-0}" --no-pci --file-prefix="$AFP_NS" $mem \
+        --vdev="net_af_packet0,iface=$AFP_IF${AFP_DEVARGS:+,$AFP_DEVARGS}" \
+        -- --ip "$USTCP_IP/24" "$@" >"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        grep -q "SIGUSR1 prints stats" "$SERVER_LOG" && break
+        kill -0 "$SERVER_PID" 2>/dev/null || tap_fail "ustcp-server exited at start"
+        sleep 0.1
+    done
+    grep -q "SIGUSR1 prints stats" "$SERVER_LOG" || tap_fail "ustcp-server not up after 10 s"
+    for _ in $(seq 50); do
+        in_ns ping -c 1 -W 1 "$USTCP_IP" >/dev/null 2>&1 && return 0
+    done
+    tap_fail "ustcp-server does not answer ping over af_packet"
+}
+
+# ---- capture helpers (capture.sh, fragments.sh) ----
+TCPDUMP_PID=
+HUGEPAGES_RESTORE=
+HUGEPAGES_WHY=
+
+# Stops what the helpers below started, then tap_cleanup (they install it as the EXIT trap).
+tap_helpers_cleanup() {
+    if [ -n "$TCPDUMP_PID" ]; then kill -INT "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null; fi
+    if [ -n "$HUGEPAGES_RESTORE" ]; then
+        echo "$HUGEPAGES_RESTORE" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 2>/dev/null || true
+    fi
+    tap_cleanup
+}
+
+# tap_count FILE FILTER: packets of FILE that match the tcpdump FILTER (a file still being
+# written reads up to its last whole block).
+tap_count() { tcpdump -nn -r "$1" "$2" 2>/dev/null | wc -l; }
+
+# tap_wait_packets FILE MIN FILTER: waits up to 10 s until FILE holds MIN packets matching
+# FILTER; returns 1 if it does not.
+tap_wait_packets() {
+    for _ in $(seq 100); do
+        [ "$(tap_count "$1" "$3")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# tap_tcpdump_start FILE: tcpdump on the namespace's tap interface, packet-buffered into FILE;
+# returns when it is capturing.
+tap_tcpdump_start() {
+    trap tap_helpers_cleanup EXIT
+    in_ns tcpdump -i "$TAP_IF" -U -n -s 0 -w "$1" 2>"$WORK/tcpdump.err" &
+    TCPDUMP_PID=$!
+    for _ in $(seq 100); do
+        grep -q "listening on" "$WORK/tcpdump.err" && return 0
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    tap_fail "tcpdump did not start: $(cat "$WORK/tcpdump.err")"
+}
+
+# tap_tcpdump_stop: SIGINT; tcpdump writes what it holds and exits.
+tap_tcpdump_stop() {
+    kill -INT "$TCPDUMP_PID"
+    wait "$TCPDUMP_PID" 2>/dev/null
+    TCPDUMP_PID=
+}
+
+# tap_reserve_hugepages N: at least N free 2 MB hugepages and hugetlbfs at /dev/hugepages,
+# reserving more (given back at exit) when needed. Returns 1 with HUGEPAGES_WHY set if not.
+tap_reserve_hugepages() {
+    local want=$1 hp=/sys/kernel/mm/hugepages/hugepages-2048kB free nr
+    trap tap_helpers_cleanup EXIT
+    [ -e "$hp/nr_hugepages" ] || { HUGEPAGES_WHY="no 2 MB hugepage support ($hp)"; return 1; }
+    if ! grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts; then
+        mkdir -p /dev/hugepages
+        mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null ||
+            { HUGEPAGES_WHY="hugetlbfs is not mounted at /dev/hugepages and cannot be"; return 1; }
+    fi
+    free=$(cat "$hp/free_hugepages")
+    if [ "$free" -lt "$want" ]; then
+        nr=$(cat "$hp/nr_hugepages")
+        HUGEPAGES_RESTORE=$nr
+        echo $((nr + want - free)) >"$hp/nr_hugepages" 2>/dev/null || true
+        free=$(cat "$hp/free_hugepages")
+    fi
+    [ "$free" -ge "$want" ] || { HUGEPAGES_WHY="$free free 2 MB hugepages, $want needed, and no more could be reserved"; return 1; }
+}
+
+# ---- the active open (tests/interop/tap/lcores.sh) ----
+# client_start CLIENT LINUX_SERVER_CMD... -- [client flags]: ustcp-client in the namespace on a
+# net_tap vdev (EAL -l ${TAP_EAL_LCORES:-0}, --wait-for a file), then the kernel side addressed,
+# the Linux server started there (its command before `--`, given the address and nothing else:
+# it must listen on LINUX_IP at the port it is told), and once the server accepts, the file
+# that releases the client's connects. client_wait SECONDS: its exit status.
+CLIENT_PID=
+LINUX_SRV_PID=
+CLIENT_LOG=$WORK/client.log
+tap_client_cleanup() {
+    [ -n "$CLIENT_PID" ] && kill -KILL "$CLIENT_PID" 2>/dev/null
+    [ -n "$LINUX_SRV_PID" ] && kill -KILL "$LINUX_SRV_PID" 2>/dev/null
+    tap_cleanup
+}
+client_start() {
+    local client=$1; shift
+    local srv=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do srv+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    trap tap_client_cleanup EXIT
+    ip netns list | grep -q "^$NS\b" || { ip netns add "$NS" || tap_fail "ip netns add"; in_ns ip link set lo up; }
+    # shellcheck disable=SC2046
+    ip netns exec "$NS" "$client" -l "${TAP_EAL_LCORES:-0}" --no-pci --file-prefix="$NS-c" $(tap_eal_mem) \
+        --vdev="net_tap0,iface=$TAP_IF" -- --ip "$USTCP_IP/24" --wait-for "$WORK/client.go" "$@" >"$CLIENT_LOG" 2>&1 &
+    CLIENT_PID=$!
+    for _ in $(seq 100); do
+        in_ns ip link show "$TAP_IF" >/dev/null 2>&1 && grep -q "waiting for" "$CLIENT_LOG" && break
+        kill -0 "$CLIENT_PID" 2>/dev/null || { cat "$CLIENT_LOG" >&2; tap_fail "ustcp-client exited at start"; }
+        sleep 0.1
+    done
+    in_ns ip link show "$TAP_IF" >/dev/null 2>&1 || tap_fail "no $TAP_IF from ustcp-client after 10 s"
+    # net_tap gives the kernel interface the port's own MAC; the kernel's ARP replies would then
+    # name our MAC as theirs, which the engine drops as its own. A MAC of its own for the kernel.
+    in_ns ip link set "$TAP_IF" address 02:00:00:00:00:01
+    in_ns ip addr add "$LINUX_IP/24" dev "$TAP_IF"
+    in_ns ip link set "$TAP_IF" up
+    ip netns exec "$NS" "${srv[@]}" "$LINUX_IP" >"$WORK/linux-server.log" 2>&1 &
+    LINUX_SRV_PID=$!
+    for _ in $(seq 100); do
+        in_ns ss -Hltn "src $LINUX_IP" | grep -q . && break
+        kill -0 "$LINUX_SRV_PID" 2>/dev/null || tap_fail "the Linux server exited: $(cat "$WORK/linux-server.log")"
+        sleep 0.1
+    done
+    touch "$WORK/client.go"
+}
+client_wait() {
+    local rc=0
+    for _ in $(seq $(($1 * 10))); do kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$CLIENT_PID" 2>/dev/null && kill -TERM "$CLIENT_PID"
+    wait "$CLIENT_PID" || rc=$?
+    CLIENT_PID=
+    if [ "$rc" -ne 0 ]; then
+        echo "---- client log (last 60 lines) ----" >&2
+        tail -60 "$CLIENT_LOG" >&2
+    fi
+    return "$rc"
 }

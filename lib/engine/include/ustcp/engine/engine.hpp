@@ -34,6 +34,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "ustcp/base/addr.hpp"
@@ -71,6 +72,10 @@ struct EngineConfig {
     bool announce = true;
     std::uint64_t flow_seed = 0;          ///< the flow table's hash key; 0: random
     Duration timer_tick = Duration::millis(1);
+    /// TCP segmentation offload: when the port offers it, one segment carries up to this much
+    /// payload and the port cuts it at the MSS. 0 (or a port without TSO): lib/tcp segments
+    /// at the MSS itself, which is the software segmentation (nothing is cut twice).
+    std::uint32_t tso_max = 0;
     /// Grace periods for threads that read the flow table (telemetry); none: no readers.
     std::optional<ReclaimerRef> readers;
 };
@@ -280,6 +285,7 @@ private:
     TxFrame* next_tx();
     void rearm(Flow& f) noexcept;
     [[nodiscard]] Flow& flow_of(const tcp::Connection* c) noexcept;
+    void assert_owner() noexcept;
     void reap();
     void reclaim();
     void publish();
@@ -330,7 +336,10 @@ private:
     std::size_t events_seen_ = 0;  // events of the outbox already dispatched
     std::uint16_t ip_ident_ = 0;
     std::uint16_t next_ephemeral_ = 32768;
-    bool accepting_ = true;  // false after shutdown(): SYNs to our ports get RST
+    bool accepting_ = true;
+#ifndef NDEBUG
+    std::thread::id owner_{};  // debug builds: the thread that polls, asserted every poll
+#endif  // false after shutdown(): SYNs to our ports get RST
 };
 
 }  // namespace ustcp::engine

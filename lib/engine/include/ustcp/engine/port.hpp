@@ -66,6 +66,12 @@ struct TxFrame {
     /// DPDK's offload expects); false: the engine computed it.
     bool l4_csum_offload = false;
     bool ip_csum_offload = false;
+    /// TSO: the port cuts the payload into segments of this many bytes (the connection's
+    /// MSS), each with copies of the headers, sequence numbers advanced, IPv4 lengths, IDs
+    /// and both checksums fixed; FIN and PSH only on the last. 0: send as one frame. The TCP
+    /// checksum field holds the pseudo-header sum without the length, as DPDK's TSO expects.
+    std::uint16_t tso_segsz = 0;
+    std::uint8_t l4_len = 0;  ///< TCP header bytes (for TSO)
 };
 
 /// What a port can do for the engine (from rte_eth_dev_info in lib/dpdk).

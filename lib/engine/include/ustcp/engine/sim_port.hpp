@@ -5,12 +5,15 @@
 // Test code: it allocates per frame.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <vector>
 
+#include "ustcp/base/endian.hpp"
 #include "ustcp/engine/port.hpp"
+#include "ustcp/wire/checksum.hpp"
 
 namespace ustcp::engine {
 
@@ -58,12 +61,12 @@ public:
                 tcp::for_each_piece(t.pieces, t.len,
                                     [&](const std::uint8_t* d, std::uint32_t k) { f.insert(f.end(), d, d + k); });
             }
-            if (f.size() < 60) f.resize(60, 0);  // Ethernet minimum, as a NIC pads
-            stats_.tx_frames++;
-            stats_.tx_bytes += f.size();
-            if (drop && drop(f)) continue;
-            if (peer_ != nullptr) peer_->deliver(std::move(f));
-            else sent.push_back(std::move(f));
+            if (t.tso_segsz > 0 && t.len > t.tso_segsz) {
+                ++tso_frames;
+                segment(t, f);
+                continue;
+            }
+            put(std::move(f));
         }
         return n;
     }
@@ -89,6 +92,47 @@ public:
         return true;
     }
 
+    void put(std::vector<std::uint8_t> f) {
+        if (f.size() < 60) f.resize(60, 0);  // Ethernet minimum, as a NIC pads
+        stats_.tx_frames++;
+        stats_.tx_bytes += f.size();
+        largest_frame = std::max(largest_frame, f.size());
+        if (drop && drop(f)) return;
+        if (peer_ != nullptr) peer_->deliver(std::move(f));
+        else sent.push_back(std::move(f));
+    }
+
+    /// TSO as a NIC does it: the payload cut at tso_segsz, each piece with the headers
+    /// copied, the sequence number advanced, IPv4 length/ID/checksum and the TCP checksum
+    /// recomputed, FIN and PSH only on the last.
+    void segment(const TxFrame& t, const std::vector<std::uint8_t>& f) {
+        const std::size_t l3 = t.l3_offset;
+        const std::size_t l4 = l3 + 20;
+        const std::size_t hdr = l4 + t.l4_len;
+        const std::uint32_t seq0 = load_be32(&f[l4 + 4]);
+        const std::uint16_t id0 = load_be16(&f[l3 + 4]);
+        std::uint16_t k = 0;
+        for (std::size_t off = 0; off < t.len; off += t.tso_segsz, ++k) {
+            const std::size_t n = std::min<std::size_t>(t.tso_segsz, t.len - off);
+            std::vector<std::uint8_t> g(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(hdr));
+            g.insert(g.end(), f.begin() + static_cast<std::ptrdiff_t>(hdr + off),
+                     f.begin() + static_cast<std::ptrdiff_t>(hdr + off + n));
+            store_be16(&g[l3 + 2], static_cast<std::uint16_t>(20 + t.l4_len + n));
+            store_be16(&g[l3 + 4], static_cast<std::uint16_t>(id0 + k));
+            store_be16(&g[l3 + 10], 0);
+            store_be16(&g[l3 + 10], wire::internet_checksum(wire::Bytes(&g[l3], 20)));
+            store_be32(&g[l4 + 4], seq0 + static_cast<std::uint32_t>(off));
+            if (off + n < t.len) g[l4 + 13] &= static_cast<std::uint8_t>(~0x09u);  // FIN, PSH: last only
+            const auto tcp_len = static_cast<std::uint16_t>(t.l4_len + n);
+            store_be16(&g[l4 + 16], 0);
+            std::uint32_t sum = wire::ipv4_pseudo_header_sum(Ipv4Addr(load_be32(&g[l3 + 12])),
+                                                             Ipv4Addr(load_be32(&g[l3 + 16])), 6, tcp_len);
+            sum = wire::checksum_partial(wire::Bytes(&g[l4], tcp_len), sum);
+            store_be16(&g[l4 + 16], static_cast<std::uint16_t>(~wire::checksum_fold(sum)));
+            put(std::move(g));
+        }
+    }
+
     void free_rx(void* const* handles, std::uint16_t n) noexcept override {
         for (std::uint16_t i = 0; i < n; ++i) pool_.free(handles[i]);
     }
@@ -99,6 +143,8 @@ public:
     [[nodiscard]] const PortStats& stats() const noexcept override { return stats_; }
 
     std::uint32_t rx_flags = 0;  ///< what this "NIC" claims to have checked (RxFlags)
+    std::size_t tso_frames = 0;     ///< frames the engine handed over for segmentation
+    std::size_t largest_frame = 0;  ///< the longest frame put on the wire
     /// Which flows arrive at this queue (as RSS would decide); unset: all.
     std::function<bool(const FourTuple&)> owns_flow;
 

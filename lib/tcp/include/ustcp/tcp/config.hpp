@@ -76,6 +76,13 @@ struct Config {
 
     SynCookieMode syn_cookies = SynCookieMode::OnOverflow;
     AcceptOverflow accept_overflow = AcceptOverflow::Drop;
+
+    /// For replaying captures and tests only; RFC 6528 off. Non-zero: the ISS of every new
+    /// connection, active or passive (IsnGenerator::iss_for), so that a replayed client's ACKs
+    /// match. Zero (the default): RFC 6528 ISNs. SYN cookies still carry their own ISN and a
+    /// SYN that ends TIME-WAIT early gets one above the old connection's (RFC 6191), so a
+    /// deterministic replay also wants syn_cookies = Off. Timestamp offsets stay keyed.
+    std::uint32_t fixed_iss = 0;
 };
 
 }  // namespace ustcp::tcp

@@ -104,6 +104,10 @@ struct Context {
     /// then calls Connection::flush_ack() for every connection the burst touched (DESIGN:
     /// one ACK per connection per burst).
     bool defer_acks = false;
+    /// The most payload one segment may carry when the port segments it on the way out (TCP
+    /// segmentation offload): output() then sends up to this much, a whole number of MSS, as
+    /// one OutSegment. 0 (and anything up to the MSS): one MSS per segment.
+    std::uint32_t tso_max = 0;
 };
 
 /// Sizes of a Stack's own buffers when no BufferOps are given (tests and tools).

@@ -14,6 +14,10 @@
 // its own generator, or share one (it is immutable); with the same key and Instants
 // from one clock, all of them agree. The key never needs to change while running
 // (RFC 6528 §3: rekeying would break the monotonicity per 4-tuple that M provides).
+//
+// Replays and tests can turn RFC 6528 off: with tcp::Config::fixed_iss set, iss_for()
+// gives every new connection that ISS, so a capture's ACK numbers, taken against a server
+// that ran with the same value, are acceptable to a second one (tests/interop/tap/pcap_replay.sh).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +37,12 @@ public:
     /// The ISN for a connection named `t` from our side (local = this host), at `now`.
     /// The same (t, now, key) always gives the same value; it advances by 1 every 4 us of `now`.
     [[nodiscard]] SeqNum isn(const FourTuple& t, Instant now) const noexcept;
+
+    /// The ISS of a new connection: `fixed` when it is non-zero (tcp::Config::fixed_iss,
+    /// for replaying captures and tests only), else isn(t, now).
+    [[nodiscard]] SeqNum iss_for(const FourTuple& t, Instant now, std::uint32_t fixed) const noexcept {
+        return fixed != 0 ? SeqNum(fixed) : isn(t, now);
+    }
 
     /// RFC 6528's M alone: `now` in 4-microsecond units, modulo 2^32 (floor division,
     /// so it keeps ticking upward through a negative-to-positive epoch crossing).
