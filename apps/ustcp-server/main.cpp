@@ -1,45 +1,59 @@
-// ustcp-server [EAL args] -- [--config FILE] [--ip A.B.C.D/N] [--gateway A.B.C.D] [--app echo|discard]
-//              [--listen PORT[,PORT...]] [--burst N] [--tcp.KEY VALUE ...]
+// ustcp-server [EAL args] -- [--config FILE] [--lcores L] [--ip A.B.C.D/N] [--gateway A.B.C.D]
+//              [--app echo|discard] [--listen PORT[,PORT...]] [--burst N] [--pcap FILE] [--tcp.KEY VALUE ...]
 //
-// A testpmd-style server on one ethdev port (a net_tap/net_memif/net_pcap vdev or a NIC):
-// prints the port, queues, offloads and address it came up with, then serves until
-// SIGINT/SIGTERM. The configuration is lib/config's: a TOML file (config/*.toml) and flags
-// with the same key names, flags winning (`--help` lists them). Echo sends every byte back
-// without copying it (the received mbufs go back out as clones); discard reads and drops.
-// SIGUSR1 prints the stats; they are printed at exit too. One worker (the main lcore) and
-// the first [[port]] today.
+// A testpmd-style server on every [[port]] (net_tap/net_memif/net_pcap vdevs or NICs) and
+// every worker lcore of `lcores` (each must be in the EAL's -l; the main lcore works too
+// when listed): one engine per lcore and port on queue q of each port, flows spread by RSS
+// or by software steering (lib/dpdk launcher.hpp). Prints the ports (queues, offloads, RSS,
+// steering) and the workers (socket, queues, pool) it came up with, then serves until
+// SIGINT/SIGTERM, closes every connection gracefully (shutdown_timeout) and exits 0 when
+// every mbuf is back in its pool. The configuration is lib/config's: a TOML file
+// (config/*.toml) and flags with the same key names, flags winning (`--help` lists them).
+// Echo sends every byte back without copying it (the received mbufs go back out as
+// clones); discard reads and drops. SIGUSR1 prints the stats per lcore and port, then the
+// totals; they are printed at exit too.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "ustcp/config/load.hpp"
+#include "ustcp/dpdk/capture.hpp"
+#include "ustcp/dpdk/launcher.hpp"
 #include "ustcp/dpdk/runtime.hpp"
 #include "ustcp/engine/engine.hpp"
-#include "ustcp/tcp/siphash.hpp"
 
 using namespace ustcp;
 
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
-volatile std::sig_atomic_t g_stats = 0;
+dpdk::Launcher* g_launcher = nullptr;
 
 void on_signal(int sig) {
-    if (sig == SIGUSR1) g_stats = 1;
-    else g_stop = 1;
+    // Launcher's requests are lock-free atomic stores: safe in a signal handler.
+    if (g_launcher == nullptr) return;
+    if (sig == SIGUSR1) g_launcher->request_stats();
+    else g_launcher->request_stop();
 }
 
 /// Echo: each received buffer goes back out as it is. A buffer the send queue cannot take
 /// yet is held (one per connection) until the connection is writable again; the rest stays
-/// in the receive queue, so the window closes and the client slows down.
-class EchoApp final : public engine::App {
+/// in the receive queue, so the window closes and the client slows down. One per engine.
+class EchoApp final : public dpdk::WorkerApp {
 public:
-    explicit EchoApp(bool discard) : discard_(discard) {}
+    EchoApp(bool discard, std::vector<std::uint16_t> ports) : discard_(discard), ports_(std::move(ports)) {}
+
+    Result<void, std::string> start(engine::Engine& e) override {
+        for (std::uint16_t p : ports_) {
+            if (!e.listen(p)) return Err("already listening on " + std::to_string(p));
+        }
+        return {};
+    }
     void on_readable(engine::Engine& e, tcp::Connection& c) override { pump(e, c); }
     void on_writable(engine::Engine& e, tcp::Connection& c) override { pump(e, c); }
     void on_peer_closed(engine::Engine& e, tcp::Connection& c) override { pump(e, c); }
@@ -67,40 +81,79 @@ private:
     }
 
     bool discard_;
+    std::vector<std::uint16_t> ports_;
     std::unordered_map<tcp::Connection*, tcp::BufRef> held_;
 };
 
-void print_stats(const engine::Engine& e, const engine::Port& p) {
-    const auto& c = e.counters();
-    const auto& t = e.tcp_counters();
-    const auto& ps = p.stats();
-    std::printf(
-        "stats: port rx %llu frames %llu bytes, tx %llu frames %llu bytes, tx dropped %llu, no mbuf %llu\n"
-        "       engine rx %llu, arp in %llu replies %llu requests %llu, icmp echo %llu, not ipv4 %llu, bad ipv4 %llu,"
-        " bad ip csum %llu, not for us %llu, fragments %llu, bad tcp %llu, no neighbour %llu\n"
-        "       tcp segs in %llu out %llu, rst %llu, retransmits %llu fast %llu, delayed acks %llu, window probes %llu,"
-        " ooo %llu, no buffer %llu, connections %zu (opened %llu closed %llu)\n",
-        (unsigned long long)ps.rx_frames, (unsigned long long)ps.rx_bytes, (unsigned long long)ps.tx_frames,
-        (unsigned long long)ps.tx_bytes, (unsigned long long)ps.tx_dropped, (unsigned long long)ps.tx_no_buffer,
-        (unsigned long long)c.rx_frames, (unsigned long long)c.arp_in, (unsigned long long)c.arp_replies_sent,
-        (unsigned long long)c.arp_requests_sent, (unsigned long long)c.icmp_echo_replies,
-        (unsigned long long)c.rx_not_ipv4, (unsigned long long)c.rx_bad_ipv4, (unsigned long long)c.rx_bad_ip_checksum,
-        (unsigned long long)c.rx_not_for_us, (unsigned long long)c.rx_fragments, (unsigned long long)c.rx_bad_tcp,
-        (unsigned long long)c.tx_no_neighbour, (unsigned long long)t.segs_in, (unsigned long long)t.segs_out,
-        (unsigned long long)t.rst_sent, (unsigned long long)t.retransmits, (unsigned long long)t.fast_retransmits,
-        (unsigned long long)t.delayed_acks, (unsigned long long)t.window_probes, (unsigned long long)t.ooo_queued,
-        (unsigned long long)t.drop_no_buffer, e.connections(), (unsigned long long)c.connections_opened,
-        (unsigned long long)c.connections_closed);
-    e.for_each_connection([](const tcp::Connection& conn) {
-        const auto& tu = conn.tuple();
-        std::printf("  %s:%u <- %s:%u %.*s\n", tu.local_addr.to_string().c_str(), tu.local_port,
-                    tu.remote_addr.to_string().c_str(), tu.remote_port, static_cast<int>(conn.summary().view().size()),
-                    conn.summary().view().data());
-    });
-    std::fflush(stdout);
+void print_lines(std::string_view text) {
+    // Each line of a multi-line description with the program's prefix.
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        std::printf("ustcp-server: %.*s\n", static_cast<int>(line.size()), line.data());
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
 }
 
-int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added);
+int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added) {
+    // Everything that holds DPDK objects lives in this scope and is gone before rte_eal_cleanup().
+    if (sc.app.name != config::AppKind::Echo && sc.app.name != config::AppKind::Discard) {
+        std::fprintf(stderr, "ustcp-server: app %.*s is not built yet (echo and discard are)\n",
+                     static_cast<int>(config::to_string(sc.app.name).size()), config::to_string(sc.app.name).data());
+        return 2;
+    }
+    auto rt = dpdk::Launcher::create(sc);
+    if (!rt) {
+        std::fprintf(stderr, "ustcp-server: %s\n", rt.error().c_str());
+        return 1;
+    }
+    dpdk::Launcher& l = **rt;
+    print_lines(l.describe());
+    for (const auto& a : eal_added) std::printf("ustcp-server: EAL %s (added)\n", a.c_str());
+
+    // --pcap: after the ports exist (rte_pcapng writes their interface blocks), before the workers run.
+    std::unique_ptr<dpdk::Capture> capture;
+    if (!sc.pcap.empty()) {
+        std::uint16_t mtu = 0;
+        for (const auto& pc : sc.ports) mtu = std::max(mtu, pc.mtu);
+        auto c = dpdk::Capture::open(sc.pcap, mtu);
+        if (!c) {
+            std::fprintf(stderr, "ustcp-server: %s\n", c.error().c_str());
+            return 1;
+        }
+        capture = std::move(*c);
+        l.for_each_port([&](dpdk::DpdkPort& p) { p.set_capture(capture.get()); });
+        std::printf("ustcp-server: capture on: every frame received and sent goes to %s (pcapng)\n", sc.pcap.c_str());
+    }
+
+    std::string ports;
+    for (std::uint16_t p : sc.app.listen) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+    const std::string_view app_name = config::to_string(sc.app.name);
+    const config::PortConfig& pc = sc.ports.front();
+    std::printf("ustcp-server: %.*s on %s/%u port %s%s%s, %zu worker lcore(s); SIGUSR1 prints stats, SIGINT/SIGTERM "
+                "stops\n",
+                static_cast<int>(app_name.size()), app_name.data(), pc.ip.addr.to_string().c_str(), pc.ip.len,
+                ports.c_str(), pc.gateway ? " gateway " : "", pc.gateway ? pc.gateway->to_string().c_str() : "",
+                l.worker_count());
+    std::fflush(stdout);
+    g_launcher = &l;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGUSR1, on_signal);
+    const bool discard = sc.app.name == config::AppKind::Discard;
+    const int rc = l.run([&](const dpdk::EngineSlot&) { return std::make_unique<EchoApp>(discard, sc.app.listen); });
+    std::printf("ustcp-server: stopping\n");
+    const std::string report = l.final_report();
+    std::fwrite(report.data(), 1, report.size(), stdout);
+    const std::uint32_t left = l.teardown();
+    g_launcher = nullptr;
+    capture.reset();
+    std::printf("ustcp-server: mbufs still in use after shutdown: %u\n", left);
+    std::fflush(stdout);
+    if (rc != 0) return rc;
+    return left == 0 ? 0 : 3;
+}
 
 }  // namespace
 
@@ -121,99 +174,3 @@ int main(int argc, char** argv) {
     dpdk::stop_eal();
     return rc;
 }
-
-namespace {
-
-int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added) {
-    // Everything that holds DPDK objects lives in this scope and is gone before
-    // rte_eal_cleanup().
-    const config::PortConfig& pc = sc.ports.front();
-    if (sc.app.name != config::AppKind::Echo && sc.app.name != config::AppKind::Discard) {
-        std::fprintf(stderr, "ustcp-server: app %.*s is not built yet (echo and discard are)\n",
-                     static_cast<int>(config::to_string(sc.app.name).size()), config::to_string(sc.app.name).data());
-        return 2;
-    }
-    // The first [[port]]: an ethdev EAL made (--vdev/-a), or a vdev probed here from its devargs.
-    std::uint16_t port_id = 0;
-    if (pc.kind != config::DeviceKind::Eal) {
-        auto id = dpdk::attach_port(pc.devargs_string(), pc.device_name());
-        if (!id) {
-            std::fprintf(stderr, "ustcp-server: %s: %s\n", pc.name.c_str(), id.error().c_str());
-            return 1;
-        }
-        port_id = *id;
-    } else if (dpdk::port_count() == 0) {
-        std::fprintf(stderr,
-                     "ustcp-server: no ethdev port (give a device: e.g. --no-pci --vdev=net_tap0,iface=ustcp0, "
-                     "or port.vdev in the config)\n");
-        return 1;
-    }
-    dpdk::Pool pool("ustcp_pool0", sc.mempool.mbufs_per_lcore, sc.mempool.cache, sc.mempool.data_room, -1);
-    if (!pool.ok()) {
-        std::fprintf(stderr, "ustcp-server: %s\n", pool.error().c_str());
-        return 1;
-    }
-    dpdk::PortSetup setup;
-    setup.rx_desc = pc.rx_desc;
-    setup.tx_desc = pc.tx_desc;
-    setup.mtu = pc.mtu;
-    setup.want_checksum_offload = pc.checksum_offload != config::Toggle::Off;
-    auto info = dpdk::setup_port(port_id, setup, pool);
-    if (!info) {
-        std::fprintf(stderr, "ustcp-server: port %u: %s\n", port_id, info.error().c_str());
-        return 1;
-    }
-    std::printf("ustcp-server: port %u (%s, %s) mac %s, %u queue(s), offloads: rx-csum %s tx-ip-csum %s tx-tcp-csum %s "
-                "multi-seg %s, mtu %u\n",
-                info->port_id, info->name.c_str(), info->driver.c_str(), info->mac.to_string().c_str(), info->queues,
-                info->caps.rx_l4_csum ? "on" : "off", info->caps.tx_ip_csum ? "on" : "off",
-                info->caps.tx_l4_csum ? "on" : "off", info->multi_seg_tx ? "on" : "off", info->caps.mtu);
-    for (const auto& a : eal_added) std::printf("ustcp-server: EAL %s (added)\n", a.c_str());
-
-    engine::EngineConfig cfg;
-    cfg.addr = pc.ip.addr;
-    cfg.prefix_len = pc.ip.len;
-    cfg.gateway = pc.gateway;
-    cfg.tcp = sc.tcp;
-    cfg.burst = sc.burst;
-    cfg.accept_backlog = sc.backlog.accept;
-    cfg.syn_backlog = sc.backlog.syn;
-    dpdk::DpdkPort port(port_id, 0, pool, *info);
-    {
-        engine::Engine e(cfg, port, tcp::SipKey::random(), tcp::SipKey::random());
-        EchoApp app(sc.app.name == config::AppKind::Discard);
-        e.set_app(&app);
-        std::string ports;
-        for (std::uint16_t p : sc.app.listen) {
-            if (!e.listen(p)) {
-                std::fprintf(stderr, "ustcp-server: already listening on %u\n", p);
-                return 1;
-            }
-            ports += (ports.empty() ? "" : ",") + std::to_string(p);
-        }
-        const std::string_view app_name = config::to_string(sc.app.name);
-        std::printf("ustcp-server: %.*s on %s/%u port %s%s%s; SIGUSR1 prints stats, SIGINT/SIGTERM stops\n",
-                    static_cast<int>(app_name.size()), app_name.data(), cfg.addr.to_string().c_str(), cfg.prefix_len,
-                    ports.c_str(), cfg.gateway ? " gateway " : "", cfg.gateway ? cfg.gateway->to_string().c_str() : "");
-        std::fflush(stdout);
-        std::signal(SIGINT, on_signal);
-        std::signal(SIGTERM, on_signal);
-        std::signal(SIGUSR1, on_signal);
-        while (!g_stop) {
-            e.poll(dpdk::now());
-            if (g_stats) {
-                g_stats = 0;
-                print_stats(e, port);
-            }
-        }
-        std::printf("ustcp-server: stopping\n");
-        e.abort_all(dpdk::now());
-        print_stats(e, port);
-    }
-    dpdk::close_port(port_id);
-    std::printf("ustcp-server: mbufs still in use after shutdown: %u\n", pool.in_use());
-    std::fflush(stdout);
-    return pool.in_use() == 0 ? 0 : 3;
-}
-
-}  // namespace

@@ -21,6 +21,8 @@ namespace {
 constexpr std::string_view kEveryKey = R"(
 lcores = "2-5"
 burst = 64
+shutdown_timeout = "2s"
+pcap = "/tmp/ustcp-test.pcapng"
 
 [[port]]
 name = "tap0"
@@ -85,6 +87,7 @@ syn_cookies = "always"
 accept_overflow = "reset"
 syn_backlog = 64
 accept_backlog = 32
+fixed_iss = 4000000000
 
 [tcp.newreno]
 abc_limit_segments = 1
@@ -98,7 +101,7 @@ listen = [80, 8080]
 
 /// kEveryKey's keys as flags name them; must be config_keys(), so a new key needs a line above.
 const std::vector<std::string> kEveryKeyNames = {
-    "lcores", "burst",
+    "lcores", "burst", "shutdown_timeout", "pcap",
     "port.name", "port.vdev", "port.pci", "port.devargs", "port.ip", "port.gateway", "port.mac", "port.mtu",
     "port.rx_queues", "port.tx_queues", "port.rx_desc", "port.tx_desc", "port.rss", "port.checksum_offload",
     "port.tso",
@@ -109,7 +112,7 @@ const std::vector<std::string> kEveryKeyNames = {
     "tcp.persist_max", "tcp.keepalive", "tcp.keepalive_idle", "tcp.keepalive_interval", "tcp.keepalive_count",
     "tcp.congestion_control", "tcp.rfc5961", "tcp.challenge_acks_per_conn_per_sec",
     "tcp.challenge_acks_per_engine_per_sec", "tcp.syn_cookies", "tcp.accept_overflow", "tcp.syn_backlog",
-    "tcp.accept_backlog",
+    "tcp.accept_backlog", "tcp.fixed_iss",
     "tcp.newreno.abc_limit_segments", "tcp.newreno.ca_growth", "tcp.newreno.recovery_exit",
     "app.name", "app.listen",
 };
@@ -127,6 +130,8 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     const StackConfig c = load_ok(kEveryKey);
     EXPECT_EQ(c.lcores, (std::vector<unsigned>{2, 3, 4, 5}));
     EXPECT_EQ(c.burst, 64);
+    EXPECT_EQ(c.shutdown_timeout, Duration::seconds(2));
+    EXPECT_EQ(c.pcap, "/tmp/ustcp-test.pcapng");
 
     ASSERT_EQ(c.ports.size(), 2u);
     const PortConfig& t = c.ports[0];
@@ -201,6 +206,7 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     EXPECT_EQ(p.accept_overflow, tcp::AcceptOverflow::Reset);
     EXPECT_EQ(c.backlog.syn, 64u);
     EXPECT_EQ(c.backlog.accept, 32u);
+    EXPECT_EQ(p.fixed_iss, 4'000'000'000u);
     EXPECT_EQ(p.cc.newreno.abc_limit_segments, 1);
     EXPECT_EQ(p.cc.newreno.ca_growth, tcp::cc::NewRenoConfig::CaGrowth::PerAck);
     EXPECT_EQ(p.cc.newreno.recovery_exit, tcp::cc::NewRenoConfig::RecoveryExit::Ssthresh);
@@ -211,12 +217,12 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     // Every key that was written has its line.
     EXPECT_EQ(c.sources.file, "t.toml");
     ASSERT_NE(c.sources.find("tcp.delayed_ack"), nullptr);
-    EXPECT_EQ(c.sources.find("tcp.delayed_ack")->line, 52u);
+    EXPECT_EQ(c.sources.find("tcp.delayed_ack")->line, 54u);
     EXPECT_EQ(c.sources.find("tcp.delayed_ack")->column, 1u);
     ASSERT_NE(c.sources.find("port[1].mtu"), nullptr);
-    EXPECT_EQ(c.sources.find("port[1].mtu")->line, 26u);
+    EXPECT_EQ(c.sources.find("port[1].mtu")->line, 28u);
     ASSERT_NE(c.sources.find("port[1]"), nullptr);
-    EXPECT_EQ(c.sources.find("port[1]")->line, 21u);
+    EXPECT_EQ(c.sources.find("port[1]")->line, 23u);
     EXPECT_FALSE(c.sources.given("port[1].rx_queues"));
 }
 
@@ -225,6 +231,7 @@ TEST(ConfigParse, DefaultsMatchTheStructsAndTcpConfig) {
     const StackConfig d;
     EXPECT_EQ(c.lcores, (std::vector<unsigned>{1}));
     EXPECT_EQ(c.burst, 32);
+    EXPECT_EQ(c.pcap, "") << "no capture unless asked";
     ASSERT_EQ(c.ports.size(), 1u);
     const PortConfig& p = c.ports[0];
     EXPECT_EQ(p.name, "port0");
@@ -282,6 +289,7 @@ TEST(ConfigParse, DefaultsMatchTheStructsAndTcpConfig) {
     EXPECT_EQ(c.tcp.accept_overflow, t.accept_overflow);
     EXPECT_EQ(c.backlog.syn, d.backlog.syn);
     EXPECT_EQ(c.backlog.accept, d.backlog.accept);
+    EXPECT_EQ(c.tcp.fixed_iss, 0u) << "RFC 6528 unless asked";
     EXPECT_EQ(c.app.name, AppKind::Echo);
     EXPECT_EQ(c.app.listen, (std::vector<std::uint16_t>{7}));
     // Only the port's header and its ip were given.

@@ -495,3 +495,47 @@ TEST(Engine, WithoutTsoEverySegmentIsAtMostOneMss) {
         b.abort_all(now);
     }
 }
+
+namespace {
+
+std::vector<std::uint8_t> echo_request(std::size_t data_len) {
+    std::vector<std::uint8_t> f(14 + 20 + 8 + data_len);
+    wire::EthernetRepr{kMacB, kMacPeer, wire::kEtherTypeIpv4}.emit(f);
+    wire::Ipv4Repr ip{kIpA, kIpB, wire::kIpProtoIcmp, 64, 0, 7, false, static_cast<std::uint16_t>(8 + data_len)};
+    ip.emit(wire::MutBytes(f.data() + 14, 20));
+    std::uint8_t* icmp = f.data() + 34;
+    icmp[0] = wire::kIcmpEchoRequest;
+    store_be16(&icmp[4], 0x77);
+    for (std::size_t i = 0; i < data_len; ++i) icmp[8 + i] = static_cast<std::uint8_t>(i * 13);
+    store_be16(&icmp[2], wire::internet_checksum(wire::Bytes(icmp, 8 + data_len)));
+    return f;
+}
+
+}  // namespace
+
+TEST(Engine, AnswersAReassembledEchoAboveTheMtuOnlyWhenThePortFragments) {
+    // As a port hands over a request it reassembled: 3000 bytes of ICMP in one frame.
+    tcp::HeapBuffers pool(64, 4096);
+    {
+        SimPort port(kMacB, pool);  // no fragmentation on TX: the reply could not go
+        Engine e(config(kIpB), port, key(1), key(2));
+        port.deliver(echo_request(3000));
+        e.poll(Instant::from_nanos(1));
+        EXPECT_TRUE(port.sent.empty());
+        EXPECT_EQ(e.counters().icmp_other, 1u);
+    }
+    PortCaps caps;
+    caps.tx_ip_fragment = true;
+    SimPort port(kMacB, pool, caps);
+    Engine e(config(kIpB), port, key(1), key(2));
+    port.deliver(echo_request(3000));
+    e.poll(Instant::from_nanos(1));
+    ASSERT_EQ(port.sent.size(), 1u);  // whole: the port fragments it on the way out
+    const auto& r = port.sent[0];
+    ASSERT_EQ(r.size(), 14u + 20 + 8 + 3000);
+    EXPECT_EQ(r[14 + 6] & 0x40, 0);  // DF clear, or it could not be fragmented
+    EXPECT_EQ(wire::internet_checksum(wire::Bytes(r.data() + 14, 20)), 0);
+    EXPECT_EQ(r[34], wire::kIcmpEchoReply);
+    EXPECT_EQ(wire::internet_checksum(wire::Bytes(r.data() + 34, 8 + 3000)), 0);
+    EXPECT_EQ(pool.in_use(), 0u);
+}

@@ -98,6 +98,21 @@ TEST(ArpHandler, RequestForUsIsAnsweredAndTheSenderLearned) {
     EXPECT_EQ(c.learned, 1u);
 }
 
+TEST(ArpHandler, APeerSharingOurMacIsAnsweredAndLearned) {
+    // DPDK's net_tap gives the kernel's end of the tap the PMD's own MAC: Linux's requests and
+    // replies carry our MAC with its address. Only our own address with our MAC is a loop.
+    Rig r;
+    auto o = r.rx(arp_msg(wire::kArpOpRequest, kOurMac, kPeerIp, MacAddr{}, kOurIp), at_ms(5));
+    ASSERT_TRUE(o.ok()) << to_string(o.error());
+    EXPECT_EQ(o->sent, ArpSent::Reply);
+    auto e = r.cache.lookup(kPeerIp, at_ms(5));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->mac, kOurMac);
+    auto reply = r.rx(arp_msg(wire::kArpOpReply, kOurMac, kPeerIp, kOurMac, kOurIp), at_ms(6));
+    ASSERT_TRUE(reply.ok()) << to_string(reply.error());
+    EXPECT_EQ(r.arp.counters().drops[ArpDrop::FromSelf], 0u);
+}
+
 TEST(ArpHandler, ReplyReleasesQueuedPacketsInOrder) {
     Rig r;
     int p1 = 1, p2 = 2, p3 = 3;
@@ -209,7 +224,7 @@ TEST(ArpHandler, Drops) {
         {short_msg, ArpDrop::Truncated},
         {unsupported, ArpDrop::Unsupported},
         {arp_msg(3, kPeerMac, kPeerIp, MacAddr{}, kOurIp), ArpDrop::BadOpcode},
-        {arp_msg(wire::kArpOpRequest, kOurMac, kPeerIp, MacAddr{}, kOurIp), ArpDrop::FromSelf},
+        {arp_msg(wire::kArpOpRequest, kOurMac, kOurIp, MacAddr{}, kOurIp), ArpDrop::FromSelf},
         {arp_msg(wire::kArpOpRequest, MacAddr::broadcast(), kPeerIp, MacAddr{}, kOurIp), ArpDrop::BadSenderMac},
         {arp_msg(wire::kArpOpRequest, MacAddr({0x01, 0, 0x5e, 0, 0, 1}), kPeerIp, MacAddr{}, kOurIp),
          ArpDrop::BadSenderMac},

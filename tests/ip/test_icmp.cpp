@@ -180,6 +180,24 @@ TEST(IcmpEcho, ReassembledRequestAboveTheMtuIsNotAnswered) {
     EXPECT_EQ(res.error(), IcmpDrop::ReplyTooBig);
 }
 
+TEST(IcmpEcho, AnOutputWithASmallerMtuRefusesInsteadOfAsserting) {
+    // The handler may allow large replies (a port that fragments) while the output it is given
+    // does not: the request is refused and left as it was, never a failed write.
+    Interface big_ifc = test_interface(9000);
+    Interface small_ifc = test_interface(576);
+    Ipv4Input in(big_ifc);
+    Ipv4Output tx(small_ifc);
+    IcmpHandler icmp(big_ifc);
+    Buf req = ipv4(kPeerIp, kOurIp, wire::kIpProtoIcmp, icmp_echo(8, 1, 1, pattern(1000)));
+    const Buf before = req;
+    auto p = in.receive(req);
+    ASSERT_TRUE(p.ok());
+    auto res = icmp.receive(*p, req, tx);
+    ASSERT_FALSE(res.ok());
+    EXPECT_EQ(res.error(), IcmpDrop::ReplyTooBig);
+    EXPECT_EQ(req, before);
+}
+
 TEST(Icmp, OtherTypesAreCountedAndIgnored) {
     Rig r;
     Buf echo_reply = ipv4(kPeerIp, kOurIp, wire::kIpProtoIcmp, icmp_echo(0, 1, 1, {}));

@@ -439,6 +439,19 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
         },
         [](const S& c) -> std::optional<std::string> { return quote(format_lcores(c.lcores)); }));
     keys.push_back(int_key<S>("burst", "RX/TX burst size", 1, 512, [](auto& c) -> auto& { return c.burst; }));
+    keys.push_back(duration_key<S>("shutdown_timeout", "graceful close on SIGINT/SIGTERM before the rest are reset",
+                                   Duration::zero(), ten_min, false, [](auto& c) -> auto& { return c.shutdown_timeout; }));
+    keys.push_back(custom_key<S>(
+        "pcap", "pcapng file of every frame received and sent; \"\": off", "a file path, or \"\" for no capture",
+        [](S& c, const toml::node& n, bool) -> Check {
+            constexpr std::string_view expected = "a file path, or \"\" for no capture";
+            std::string v;
+            if (auto e = read_string(n, v, expected)) return e;
+            if (v.find('\0') != std::string::npos) return bad("holds a NUL character", expected);
+            c.pcap = std::move(v);
+            return std::nullopt;
+        },
+        [](const S& c) -> std::optional<std::string> { return quote(c.pcap); }));
 
     // ---- [mempool] ----
     keys.push_back(int_key<S>("mempool.mbufs_per_lcore", "mbufs in each lcore's pool", 511, 16'777'215,
@@ -519,6 +532,8 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
                               [](auto& c) -> auto& { return c.backlog.syn; }));
     keys.push_back(int_key<S>("tcp.accept_backlog", "connections waiting in accept() per listener and lcore", 1,
                               1 << 20, [](auto& c) -> auto& { return c.backlog.accept; }));
+    keys.push_back(int_key<S>("tcp.fixed_iss", "ISS of every connection, for replaying captures and tests; 0: RFC 6528",
+                              0, 4'294'967'295, [](auto& c) -> auto& { return c.tcp.fixed_iss; }));
 
     // ---- [tcp.newreno]: cc::NewRenoConfig ----
     using NR = tcp::cc::NewRenoConfig;

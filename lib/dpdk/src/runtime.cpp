@@ -9,10 +9,13 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pdump.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
 namespace ustcp::dpdk {
@@ -56,10 +59,19 @@ Result<EalStart, std::string> start_eal(int argc, char** argv) {
         // Keep argv[0] for the application's parser.
         out.app_argv[0] = args[0];
     }
+    // The server side of dpdk-dumpcap/dpdk-pdump: a secondary process asks over EAL IPC, and
+    // this process copies the frames of the asked queues into the secondary's ring from RX/TX
+    // callbacks. Without IPC (--in-memory, --no-shconf) there is nobody to ask; not an error.
+    if (rte_eal_process_type() == RTE_PROC_PRIMARY && rte_pdump_init() != 0) {
+        out.pdump_error = std::string("rte_pdump_init: ") + rte_strerror(rte_errno);
+    }
     return out;
 }
 
-void stop_eal() { rte_eal_cleanup(); }
+void stop_eal() {
+    if (rte_eal_process_type() == RTE_PROC_PRIMARY) (void)rte_pdump_uninit();
+    rte_eal_cleanup();
+}
 
 Instant now() noexcept {
     static const double ns_per_cycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
@@ -113,7 +125,10 @@ Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup&
     char name[RTE_ETH_NAME_MAX_LEN] = {};
     rte_eth_dev_get_name_by_port(port_id, name);
     info.name = name;
-    info.queues = std::min<std::uint16_t>({s.queues, di.max_rx_queues, di.max_tx_queues});
+    info.queues = std::min<std::uint16_t>(s.queues, di.max_tx_queues);
+    info.rx_queues = std::min<std::uint16_t>(s.rx_queues != 0 ? s.rx_queues : s.queues, di.max_rx_queues);
+    info.reta_size = di.reta_size;
+    info.hash_key_size = di.hash_key_size;
 
     rte_eth_conf conf{};
     if (s.want_checksum_offload) {
@@ -139,25 +154,45 @@ Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup&
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
         info.multi_seg_tx = true;
     }
-    if (info.queues > 1 && di.flow_type_rss_offloads != 0) {
+    // TSO needs chains (a segment of up to 64 KB is many mbufs). net_tap segments with the same
+    // software checksum as above: only when asked for explicitly (tso = "on").
+    const bool tap_tso_suspect = info.driver == "net_tap" && !s.force_tso;
+    if (s.want_tso && info.multi_seg_tx && !tap_tso_suspect && (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO)) {
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+        info.caps.tx_tso = true;
+    }
+    // RSS needs a redirection table to spread over the queues (net_tap reports hash
+    // types but has none: it gets software steering instead).
+    const std::uint64_t rss_hf = di.flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+    std::vector<std::uint8_t> key;
+    if (s.want_rss && info.rx_queues > 1 && (rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) && di.reta_size > 0) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-        conf.rx_adv_conf.rss_conf.rss_hf = di.flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+        conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+        if (!s.rss_key.empty() && di.hash_key_size > 0) {
+            key.resize(di.hash_key_size);
+            for (std::size_t i = 0; i < key.size(); ++i) key[i] = s.rss_key[i % s.rss_key.size()];
+            conf.rx_adv_conf.rss_conf.rss_key = key.data();
+            conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<std::uint8_t>(key.size());
+        }
         info.caps.rss = true;
     }
-    if (int rc = rte_eth_dev_configure(port_id, info.queues, info.queues, &conf); rc != 0) {
+    if (int rc = rte_eth_dev_configure(port_id, info.rx_queues, info.queues, &conf); rc != 0) {
         return Err(std::string("rte_eth_dev_configure: ") + rte_strerror(-rc));
     }
     std::uint16_t rxd = s.rx_desc;
     std::uint16_t txd = s.tx_desc;
     (void)rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
     const int socket = rte_eth_dev_socket_id(port_id);
-    for (std::uint16_t q = 0; q < info.queues; ++q) {
+    for (std::uint16_t q = 0; q < info.rx_queues; ++q) {
         rte_eth_rxconf rxc = di.default_rxconf;
         rxc.offloads = conf.rxmode.offloads;
-        if (int rc = rte_eth_rx_queue_setup(port_id, q, rxd, socket < 0 ? SOCKET_ID_ANY : socket, &rxc, pool.get());
+        Pool& qpool = q < s.rx_pools.size() && s.rx_pools[q] != nullptr ? *s.rx_pools[q] : pool;
+        if (int rc = rte_eth_rx_queue_setup(port_id, q, rxd, socket < 0 ? SOCKET_ID_ANY : socket, &rxc, qpool.get());
             rc != 0) {
             return Err(std::string("rte_eth_rx_queue_setup: ") + rte_strerror(-rc));
         }
+    }
+    for (std::uint16_t q = 0; q < info.queues; ++q) {
         rte_eth_txconf txc = di.default_txconf;
         txc.offloads = conf.txmode.offloads;
         if (int rc = rte_eth_tx_queue_setup(port_id, q, txd, socket < 0 ? SOCKET_ID_ANY : socket, &txc); rc != 0) {
@@ -168,6 +203,13 @@ Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup&
     std::uint16_t mtu = 1500;
     (void)rte_eth_dev_get_mtu(port_id, &mtu);
     info.caps.mtu = mtu;
+    if (s.mac) {
+        rte_ether_addr a{};
+        std::memcpy(a.addr_bytes, s.mac->bytes().data(), 6);
+        if (int rc = rte_eth_dev_default_mac_addr_set(port_id, &a); rc != 0) {
+            return Err(std::string("rte_eth_dev_default_mac_addr_set: ") + rte_strerror(-rc));
+        }
+    }
     if (int rc = rte_eth_dev_start(port_id); rc != 0) return Err(std::string("rte_eth_dev_start: ") + rte_strerror(-rc));
     (void)rte_eth_promiscuous_enable(port_id);
     rte_ether_addr mac{};
@@ -198,15 +240,24 @@ void close_port(std::uint16_t port_id) {
 // DpdkPort
 // ---------------------------------------------------------------------------
 
-DpdkPort::DpdkPort(std::uint16_t port_id, std::uint16_t queue, Pool& pool, const PortInfo& info)
-    : port_(port_id), queue_(queue), pool_(pool), info_(info) {}
+DpdkPort::DpdkPort(std::uint16_t port_id, std::uint16_t queue, Pool& pool, const PortInfo& info,
+                   const ReassemblyConfig& reassembly)
+    : port_(port_id), queue_(queue), pool_(pool), info_(info) {
+    auto r = Reassembler::create("ustcp_rsm_p" + std::to_string(port_id) + "q" + std::to_string(queue), reassembly,
+                                 rte_eth_dev_socket_id(port_id));
+    if (r) reassembler_ = std::move(*r);
+    else reassembly_error_ = r.error();
+    info_.caps.tx_ip_fragment = true;  // add_tx()
+}
 
 std::uint16_t DpdkPort::rx_burst(engine::RxFrame* out, std::uint16_t max) noexcept {
     rte_mbuf* m[64];
     std::uint16_t got = 0;
+    std::optional<Instant> t;  // read once, when a fragment needs it
     while (got < max) {
         const std::uint16_t want = std::min<std::uint16_t>(64, static_cast<std::uint16_t>(max - got));
         const std::uint16_t n = rte_eth_rx_burst(port_, queue_, m, want);
+        if (n != 0 && capture_ != nullptr) capture_->write(port_, queue_, m, n, Capture::Direction::In);
         for (std::uint16_t i = 0; i < n; ++i) {
             rte_mbuf* b = m[i];
             if (b->nb_segs > 1 && rte_pktmbuf_linearize(b) != 0) {
@@ -214,20 +265,67 @@ std::uint16_t DpdkPort::rx_burst(engine::RxFrame* out, std::uint16_t max) noexce
                 rte_pktmbuf_free(b);
                 continue;
             }
-            std::uint32_t flags = 0;
-            const std::uint64_t ip = b->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-            const std::uint64_t l4 = b->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-            if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD) flags |= engine::kRxIpCsumGood;
-            if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) flags |= engine::kRxIpCsumBad;
-            if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) flags |= engine::kRxL4CsumGood;
-            if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) flags |= engine::kRxL4CsumBad;
-            out[got++] = engine::RxFrame{b, rte_pktmbuf_mtod(b, std::uint8_t*), rte_pktmbuf_data_len(b), flags};
             ++stats_.rx_frames;
             stats_.rx_bytes += rte_pktmbuf_pkt_len(b);
+            std::uint32_t flags = 0;
+            if (const auto l2 = ipv4_fragment_l2_len(b)) {
+                if (!reassembler_) {
+                    ++rx_fragments_unreassembled;
+                    rte_pktmbuf_free(b);
+                    continue;
+                }
+                if (!t) t = now();
+                b = reassembler_->push(b, *l2, *t);
+                if (b == nullptr) continue;  // held for the rest of its datagram, or dropped (counted)
+                // A reassembled datagram: its checksums are the engine's to check (flags 0).
+            } else {
+                const std::uint64_t ip = b->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+                const std::uint64_t l4 = b->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+                if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD) flags |= engine::kRxIpCsumGood;
+                if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) flags |= engine::kRxIpCsumBad;
+                if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) flags |= engine::kRxL4CsumGood;
+                if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) flags |= engine::kRxL4CsumBad;
+            }
+            out[got++] = engine::RxFrame{b, rte_pktmbuf_mtod(b, std::uint8_t*), rte_pktmbuf_data_len(b), flags};
         }
         if (n < want) break;
     }
+    // Datagrams whose fragments stopped coming are let go even when no fragment arrives.
+    if (reassembler_) reassembler_->expire(t ? *t : now());
     return got;
+}
+
+void DpdkPort::drop_held_fragments() noexcept {
+    if (reassembler_) reassembler_->drop_all();
+}
+
+const ReassemblyCounters* DpdkPort::reassembly() const noexcept {
+    return reassembler_ ? &reassembler_->counters() : nullptr;
+}
+
+std::string DpdkPort::stats_line() const {
+    char buf[512];
+    int k = std::snprintf(buf, sizeof buf, "       dpdk port %u queue %u: rx multiseg dropped %" PRIu64, port_, queue_,
+                          rx_multiseg_dropped);
+    if (const ReassemblyCounters* r = reassembly()) {
+        k += std::snprintf(buf + k, sizeof buf - static_cast<std::size_t>(k),
+                           ", fragments %" PRIu64 " reassembled %" PRIu64 " (drops: bad %" PRIu64 " table full %" PRIu64
+                           " timeout %" PRIu64 " too big %" PRIu64 " no buffer %" PRIu64 ")",
+                           r->fragments, r->datagrams, r->bad, r->table_full, r->timeout, r->too_big, r->no_buffer);
+    } else {
+        k += std::snprintf(buf + k, sizeof buf - static_cast<std::size_t>(k),
+                           ", reassembly off (%s): fragments dropped %" PRIu64, reassembly_error_.c_str(),
+                           rx_fragments_unreassembled);
+    }
+    k += std::snprintf(buf + k, sizeof buf - static_cast<std::size_t>(k),
+                       ", tx fragmented %" PRIu64 " into %" PRIu64 ", tx fragment failed %" PRIu64, tx_fragmented,
+                       tx_fragments, tx_fragment_failed);
+    if (capture_ != nullptr) {
+        k += std::snprintf(buf + k, sizeof buf - static_cast<std::size_t>(k),
+                           ", capture written %" PRIu64 " dropped %" PRIu64 " write errors %" PRIu64,
+                           capture_->written(), capture_->dropped(), capture_->write_errors());
+    }
+    return std::string(buf) + "\n";
 }
 
 bool DpdkPort::materialize(engine::TxFrame& f) noexcept {
@@ -304,31 +402,86 @@ rte_mbuf* DpdkPort::build(engine::TxFrame& f, bool allow_chain) noexcept {
         if (f.ip_csum_offload) h->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
         if (f.l4_csum_offload) h->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
     }
+    if (f.tso_segsz > 0) {
+        // The engine asked for TSO only when setup_port() enabled it (with chains); a frame
+        // that was linearised here would be one oversized frame: never sent as such.
+        if (!chain || !info_.caps.tx_tso) {
+            rte_pktmbuf_free(h);
+            return nullptr;
+        }
+        h->l4_len = f.l4_len;
+        h->tso_segsz = f.tso_segsz;
+        h->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    }
     return h;
 }
 
+std::uint16_t DpdkPort::add_tx(rte_mbuf* b, bool raw, rte_mbuf** m, std::uint8_t* first, std::uint16_t k) noexcept {
+    // Only raw frames can be above the MTU (TCP segments are cut to the MSS).
+    const auto* d = rte_pktmbuf_mtod(b, const std::uint8_t*);
+    std::uint16_t l2 = 0;
+    if (raw && b->data_len >= 18) {
+        const std::uint16_t type = static_cast<std::uint16_t>(d[12] << 8 | d[13]);
+        if (type == RTE_ETHER_TYPE_IPV4) l2 = 14;
+        else if (type == RTE_ETHER_TYPE_VLAN && static_cast<std::uint16_t>(d[16] << 8 | d[17]) == RTE_ETHER_TYPE_IPV4) l2 = 18;
+    }
+    if (l2 == 0 || rte_pktmbuf_pkt_len(b) <= l2 + std::uint32_t{info_.caps.mtu}) {
+        first[k] = 1;
+        stats_.tx_bytes += rte_pktmbuf_pkt_len(b);
+        m[k++] = b;
+        return k;
+    }
+    const int n = fragment_ipv4(b, l2, info_.caps.mtu, pool_.get(), m + k, kMaxTxFragments);
+    if (n <= 0) {
+        ++tx_fragment_failed;  // b was freed
+        return k;
+    }
+    ++tx_fragmented;
+    for (int j = 0; j < n; ++j) {
+        rte_mbuf* f = m[k + j];
+        // Header mbuf + indirect payload; a port without multi-segment TX gets one buffer.
+        if (!info_.multi_seg_tx && f->nb_segs > 1 && rte_pktmbuf_linearize(f) != 0) {
+            for (int i = 0; i < n; ++i) rte_pktmbuf_free(m[k + i]);
+            --tx_fragmented;
+            ++tx_fragment_failed;
+            return k;
+        }
+    }
+    for (int j = 0; j < n; ++j) {
+        first[k + j] = j == 0 ? 1 : 0;
+        stats_.tx_bytes += rte_pktmbuf_pkt_len(m[k + j]);
+    }
+    tx_fragments += static_cast<std::uint64_t>(n);
+    return static_cast<std::uint16_t>(k + n);
+}
+
 std::uint16_t DpdkPort::tx_burst(engine::TxFrame* frames, std::uint16_t n) noexcept {
-    rte_mbuf* m[256];
+    constexpr std::uint16_t kRoom = 256;
+    rte_mbuf* m[kRoom];
+    std::uint8_t first[kRoom];  // m[j] starts an engine frame (the others are its fragments)
     std::uint16_t sent_total = 0;
     std::uint16_t i = 0;
     while (i < n) {
         std::uint16_t k = 0;
-        while (i < n && k < 256) {
-            rte_mbuf* b = build(frames[i++], true);
+        while (i < n && k + kMaxTxFragments <= kRoom) {
+            engine::TxFrame& f = frames[i++];
+            const bool raw = f.raw != nullptr;
+            rte_mbuf* b = build(f, true);
             if (b == nullptr) {
                 ++stats_.tx_no_buffer;
                 continue;
             }
-            stats_.tx_bytes += rte_pktmbuf_pkt_len(b);
-            m[k++] = b;
+            k = add_tx(b, raw, m, first, k);
         }
+        if (k != 0 && capture_ != nullptr) capture_->write(port_, queue_, m, k, Capture::Direction::Out);
         const std::uint16_t sent = rte_eth_tx_burst(port_, queue_, m, k);
         if (sent < k) {
             stats_.tx_dropped += k - sent;
             rte_pktmbuf_free_bulk(m + sent, k - sent);
         }
         stats_.tx_frames += sent;
-        sent_total = static_cast<std::uint16_t>(sent_total + sent);
+        // A frame counts as sent when its first fragment went.
+        for (std::uint16_t j = 0; j < sent; ++j) sent_total = static_cast<std::uint16_t>(sent_total + first[j]);
     }
     return sent_total;
 }

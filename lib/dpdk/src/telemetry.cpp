@@ -126,11 +126,11 @@ struct TelemetryCommands {
         std::lock_guard<std::mutex> g(mu);
         auto p = parse_params(params, true);
         if (!p || current == nullptr) return -EINVAL;
-        const engine::Engine* e = nullptr;
+        std::vector<const engine::Engine*> engines;  // one per port the lcore serves
         for (const Telemetry::Lane& l : current->lanes_) {
-            if (l.lcore == p->first) e = l.engine;
+            if (l.lcore == p->first) engines.push_back(l.engine);
         }
-        if (e == nullptr) return -EINVAL;
+        if (engines.empty()) return -EINVAL;
         // rte_telemetry nests one level only, and arrays hold no dicts: each connection is a
         // dict under its index in the walk.
         rte_tel_data_start_dict(d);
@@ -138,9 +138,7 @@ struct TelemetryCommands {
         unsigned index = 0;
         unsigned shown = 0;
         RcuQsbr& rcu = *current->rcu_;
-        // Online only for the walk: the FlowInfo objects stay valid until quiescent().
-        rcu.online(0);
-        e->for_each_flow_concurrent([&](const FourTuple& t, const engine::FlowInfo& info) {
+        const auto show = [&](const FourTuple& t, const engine::FlowInfo& info) {
             const unsigned i = index++;
             if (i < from || shown >= Telemetry::kConnsPerReply) return;
             rte_tel_data* c = rte_tel_data_alloc();
@@ -158,7 +156,10 @@ struct TelemetryCommands {
             rte_tel_data_add_dict_u64(c, "recv_queued", info.recv_queued.load(std::memory_order_relaxed));
             add_child(d, std::to_string(i).c_str(), c);
             ++shown;
-        });
+        };
+        // Online only for the walk: the FlowInfo objects stay valid until quiescent().
+        rcu.online(0);
+        for (const engine::Engine* e : engines) e->for_each_flow_concurrent(show);
         rcu.quiescent(0);
         rcu.offline(0);
         rte_tel_data_add_dict_int(d, "lcore", static_cast<int>(p->first));

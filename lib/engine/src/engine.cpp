@@ -86,12 +86,14 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
       router_(ifc_),
       ipv4_in_(ifc_),
       ipv4_out_(ifc_),
-      icmp_([&] {
+      icmp_ifc_([&] {
           // A port that fragments what it sends may carry replies to reassembled requests.
           ip::Interface i = ifc_;
           if (caps_.tx_ip_fragment) i.mtu = 65535;
           return i;
       }()),
+      icmp_out_(icmp_ifc_),
+      icmp_(icmp_ifc_),
       arp_(ifc_),
       neigh_(cfg.neighbours),
       announcements_left_(cfg.announce ? ip::kAnnounceNum : 0),
@@ -360,11 +362,19 @@ void Engine::handle_ipv4(const RxFrame& f, std::size_t l2_len, MacAddr src_mac, 
 void Engine::handle_icmp(const RxFrame& f, std::size_t l2_len, const ip::Ipv4Packet& pkt, MacAddr src_mac) {
     std::uint8_t* l3 = f.data + l2_len;
     // Software header checksum: a raw frame goes out as it is, without offload flags.
-    auto r = icmp_.receive(pkt, wire::MutBytes(l3, f.len - l2_len), ipv4_out_, ip::TxChecksum::Software);
+    auto r = icmp_.receive(pkt, wire::MutBytes(l3, f.len - l2_len), icmp_out_, ip::TxChecksum::Software);
     if (!r || r->action != ip::IcmpAction::Reply) {
         ++counters_.icmp_other;  // errors about our segments: TCP's own timers handle them
         rx_free_.push_back(f.handle);
         return;
+    }
+    if (r->reply.size() > ifc_.mtu) {
+        // An answer to a reassembled request, for the port to fragment: Ipv4Output sets DF on
+        // all we send (path MTU discovery), which would forbid exactly that.
+        std::uint8_t* ih = r->reply.data();
+        ih[6] &= static_cast<std::uint8_t>(~0x40u);
+        store_be16(&ih[10], 0);
+        store_be16(&ih[10], wire::internet_checksum(wire::Bytes(ih, kIpLen)));
     }
     // The reply datagram starts where the request's options ended: Ethernet goes before it.
     std::uint8_t* frame = r->reply.data() - kEthLen;

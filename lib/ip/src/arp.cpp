@@ -64,7 +64,9 @@ Result<ArpOutcome, ArpDrop> ArpHandler::receive(wire::Bytes bytes, Instant now, 
     if (!v) return drop(v.error() == wire::ParseError::ArpUnsupported ? ArpDrop::Unsupported : ArpDrop::Truncated);
     const wire::ArpRepr a = wire::ArpRepr::parse(*v);
     if (a.op != wire::kArpOpRequest && a.op != wire::kArpOpReply) return drop(ArpDrop::BadOpcode);
-    if (a.sender_mac == ifc_.mac) return drop(ArpDrop::FromSelf);
+    // Our own announcement looped back. Our MAC with another sender IP is a real peer: DPDK's
+    // net_tap gives the kernel's end of the tap the PMD's MAC, so Linux speaks with ours.
+    if (a.sender_mac == ifc_.mac && a.sender_ip == ifc_.addr) return drop(ArpDrop::FromSelf);
     if (a.sender_mac.is_zero() || is_group_mac(a.sender_mac)) return drop(ArpDrop::BadSenderMac);
     ++(a.op == wire::kArpOpRequest ? counters_.requests : counters_.replies);
 

@@ -94,7 +94,8 @@ Result<IcmpOutcome, IcmpDrop> IcmpHandler::echo_reply(const Ipv4Packet& pkt, con
     const std::size_t icmp_len = icmp.bytes().size();
     const std::size_t reply_len = wire::kIpv4MinHeaderLen + icmp_len;
     // A request reassembled from fragments can be larger than the MTU; we never fragment.
-    if (reply_len > ifc_.mtu) return drop(IcmpDrop::ReplyTooBig);
+    // (Both this handler's interface and the output's that writes the reply header bound it.)
+    if (reply_len > ifc_.mtu || reply_len > tx.interface().mtu) return drop(IcmpDrop::ReplyTooBig);
 
     const Ipv4Addr requester = pkt.ip.src();
     const std::size_t hlen = pkt.ip.header_len();
@@ -122,7 +123,7 @@ Result<IcmpOutcome, IcmpDrop> IcmpHandler::echo_reply(const Ipv4Packet& pkt, con
     const std::uint16_t new_word = load_be16(m);
     store_be16(m + 2, wire::checksum_update16(load_be16(m + 2), old_word, new_word));
 
-    // Cannot fail: 20 bytes are there and reply_len <= MTU was checked.
+    // Cannot fail: 20 bytes are there and reply_len <= both MTUs was checked.
     auto ok = tx.write_header(reply.first(wire::kIpv4MinHeaderLen), requester, wire::kIpProtoIcmp,
                               static_cast<std::uint16_t>(icmp_len), csum);
     assert(ok.ok());

@@ -29,6 +29,10 @@ tap_fail() {
     exit 1
 }
 tap_cleanup() {
+    # Background helpers a failing test left (clients, captures, a client blocked on a FIFO):
+    # they would hold the test's output open, and meson would wait for them.
+    local j
+    for j in $(jobs -p); do [ "$j" = "$SERVER_PID" ] || kill "$j" 2>/dev/null; done
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null
         for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -196,7 +200,7 @@ HUGEPAGES_WHY=
 
 # Stops what the helpers below started, then tap_cleanup (they install it as the EXIT trap).
 tap_helpers_cleanup() {
-    if [ -n "$TCPDUMP_PID" ]; then kill -INT "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null; fi
+    if [ -n "$TCPDUMP_PID" ]; then kill -TERM "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null; fi
     if [ -n "$HUGEPAGES_RESTORE" ]; then
         echo "$HUGEPAGES_RESTORE" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 2>/dev/null || true
     fi
@@ -221,7 +225,8 @@ tap_wait_packets() {
 # returns when it is capturing.
 tap_tcpdump_start() {
     trap tap_helpers_cleanup EXIT
-    in_ns tcpdump -i "$TAP_IF" -U -n -s 0 -w "$1" 2>"$WORK/tcpdump.err" &
+    # Not through in_ns, so that $! is tcpdump itself.
+    ip netns exec "$NS" tcpdump -i "$TAP_IF" -U -n -s 0 -B 16384 -w "$1" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     for _ in $(seq 100); do
         grep -q "listening on" "$WORK/tcpdump.err" && return 0
@@ -231,9 +236,10 @@ tap_tcpdump_start() {
     tap_fail "tcpdump did not start: $(cat "$WORK/tcpdump.err")"
 }
 
-# tap_tcpdump_stop: SIGINT; tcpdump writes what it holds and exits.
+# tap_tcpdump_stop: SIGTERM (a background job ignores SIGINT); tcpdump writes what it holds and
+# exits.
 tap_tcpdump_stop() {
-    kill -INT "$TCPDUMP_PID"
+    kill -TERM "$TCPDUMP_PID"
     wait "$TCPDUMP_PID" 2>/dev/null
     TCPDUMP_PID=
 }

@@ -16,6 +16,10 @@
 //
 //   lcores                 "1"            worker lcores: "1", "1-3", "2,4-6" (0..127, each once); or an integer
 //   burst                  32             RX/TX burst size, 1..512
+//   shutdown_timeout       "5s"           0s..10min: on SIGINT/SIGTERM, how long connections get to close
+//                                         gracefully (FIN) before the rest are reset
+//   pcap                   ""             a pcapng file that gets every frame each port receives and sends
+//                                         (lib/dpdk's Capture; `--pcap FILE`); "": no capture
 //   [[port]]               (one or more; `--port.KEY` flags set the first)
 //     name                 "port<N>"      a unique name: letters, digits, '_' and '-', at most 32
 //     vdev                 -              a virtual ethdev and its arguments: "net_tap0,iface=ustcp0" \ at most
@@ -66,6 +70,8 @@
 //     accept_overflow      "drop"         "drop" | "reset"
 //     syn_backlog          1024           1..1048576: connections in SYN-RECEIVED per listener and lcore
 //     accept_backlog       4096           1..1048576: established connections waiting in accept()
+//     fixed_iss            0              0..4294967295: the ISS of every connection, for replaying captures
+//                                         and tests only (RFC 6528 off); 0: RFC 6528 ISNs
 //   [tcp.newreno]          cc::NewRenoConfig
 //     abc_limit_segments   2              1..255 (RFC 3465's L)
 //     ca_growth            "byte-counting" "byte-counting" | "per-ack"
@@ -226,6 +232,8 @@ struct StackConfig {
     /// its position here (for ports with fewer queues, the first rx_queues lcores receive on it).
     std::vector<unsigned> lcores{1};
     std::uint16_t burst = 32;       ///< RX/TX burst size
+    Duration shutdown_timeout = Duration::seconds(5);  ///< graceful close before the rest are aborted
+    std::string pcap;               ///< capture file (pcapng) of every port's frames; empty: off
     std::vector<PortConfig> ports;  ///< at least one after loading
     MempoolConfig mempool;
     tcp::Config tcp;                ///< every TCP tunable, for each lcore's engine

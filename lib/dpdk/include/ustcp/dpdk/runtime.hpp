@@ -12,12 +12,16 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "ustcp/base/addr.hpp"
 #include "ustcp/base/result.hpp"
 #include "ustcp/base/time.hpp"
+#include "ustcp/dpdk/capture.hpp"
+#include "ustcp/dpdk/fragments.hpp"
 #include "ustcp/engine/port.hpp"
 
 struct rte_mempool;
@@ -30,13 +34,19 @@ struct EalStart {
     int app_argc = 0;
     char** app_argv = nullptr;
     std::vector<std::string> added;  ///< EAL arguments we added (e.g. --no-pci), for the banner
+    /// rte_pdump_init's error when it failed (e.g. IPC off with --in-memory): dpdk-dumpcap
+    /// cannot attach then; empty when pdump is serving.
+    std::string pdump_error;
 };
 
 /// rte_eal_init with the project's rules: `--no-pci` unless the user named devices
 /// (-a/--allow/-b/--block/--no-pci), and a unique `--file-prefix` (ustcp-<pid>) unless
-/// given. Errors: the EAL's own message (rte_strerror).
+/// given; then rte_pdump_init, so that `dpdk-dumpcap --file-prefix=PREFIX -i PORT` can capture
+/// live from this (primary) process (it needs hugepages: a --no-huge primary has no memory a
+/// secondary can map). Errors: the EAL's own message (rte_strerror); a pdump failure is not
+/// one (EalStart::pdump_error).
 Result<EalStart, std::string> start_eal(int argc, char** argv);
-/// rte_eal_cleanup.
+/// rte_pdump_uninit, rte_eal_cleanup.
 void stop_eal();
 
 /// Monotonic time from the TSC.
@@ -68,11 +78,21 @@ private:
 };
 
 struct PortSetup {
-    std::uint16_t queues = 1;
+    std::uint16_t queues = 1;     ///< TX queues, and RX queues unless rx_queues says otherwise
+    std::uint16_t rx_queues = 0;  ///< 0: `queues`
     std::uint16_t rx_desc = 1024;
     std::uint16_t tx_desc = 1024;
     std::uint16_t mtu = 1500;
     bool want_checksum_offload = true;
+    /// RSS over the RX queues (when there are several and the port has a RETA) with `rss_key`
+    /// (the port's hash_key_size bytes of it; empty: the driver's key) over IPv4 and IPv4 TCP.
+    bool want_rss = true;
+    std::span<const std::uint8_t> rss_key{};
+    bool want_tso = false;        ///< enable TCP TSO on TX when the port offers it
+    bool force_tso = false;       ///< also where we distrust the PMD's segmentation (net_tap): tso = "on"
+    std::optional<MacAddr> mac;   ///< replaces the port's MAC before it starts
+    /// The pool of each RX queue's buffers (the owning lcore's); shorter or null: `pool`.
+    std::vector<Pool*> rx_pools{};
 };
 
 /// What setup_port() negotiated.
@@ -83,7 +103,10 @@ struct PortInfo {
     MacAddr mac;
     engine::PortCaps caps;
     bool multi_seg_tx = false;  ///< chains of mbufs may be sent (zero-copy payload)
-    std::uint16_t queues = 1;
+    std::uint16_t queues = 1;     ///< TX queues (and RX queues when rx_queues is the same)
+    std::uint16_t rx_queues = 1;
+    std::uint16_t reta_size = 0;  ///< the port's redirection table (0: none)
+    std::uint16_t hash_key_size = 0;
 };
 
 /// Configures and starts ethdev `port_id`: queues, descriptors, MTU, offloads negotiated
@@ -98,9 +121,18 @@ void close_port(std::uint16_t port_id);
 std::uint16_t port_count() noexcept;
 
 /// engine::Port over queue `queue` of `port_id`, owned by one lcore.
+///
+/// IPv4 fragments never reach the engine: rx_burst() reassembles them (a Reassembler per port
+/// object, see fragments.hpp) and hands over whole, contiguous datagrams; tx_burst() fragments a
+/// raw frame above the MTU (PortCaps::tx_ip_fragment). With set_capture(), every frame received
+/// (right after rte_eth_rx_burst, fragments as they came) and sent (right before
+/// rte_eth_tx_burst, fragments as they go) is written to a pcapng file.
 class DpdkPort final : public engine::Port {
 public:
-    DpdkPort(std::uint16_t port_id, std::uint16_t queue, Pool& pool, const PortInfo& info);
+    /// Reassembly is on unless its table or pool cannot be made (reassembly_error() says why;
+    /// fragments are then dropped and counted in rx_fragments_unreassembled).
+    DpdkPort(std::uint16_t port_id, std::uint16_t queue, Pool& pool, const PortInfo& info,
+             const ReassemblyConfig& reassembly = {});
 
     std::uint16_t rx_burst(engine::RxFrame* out, std::uint16_t max) noexcept override;
     std::uint16_t tx_burst(engine::TxFrame* frames, std::uint16_t n) noexcept override;
@@ -111,16 +143,41 @@ public:
     [[nodiscard]] engine::PortCaps caps() const noexcept override { return info_.caps; }
     [[nodiscard]] const engine::PortStats& stats() const noexcept override { return stats_; }
 
+    /// Frames of this queue go to `c` too (nullptr: no capture). `c` may be shared by every
+    /// port and lcore and must outlive its use here.
+    void set_capture(Capture* c) noexcept { capture_ = c; }
+    /// Frees the fragments of datagrams still being reassembled (at shutdown, before checking
+    /// that every mbuf is back in its pool).
+    void drop_held_fragments() noexcept;
+    /// Reassembly's counters; nullptr when it is off.
+    [[nodiscard]] const ReassemblyCounters* reassembly() const noexcept;
+    [[nodiscard]] const std::string& reassembly_error() const noexcept { return reassembly_error_; }
+    /// This port's own counters in one line, for the stats print:
+    /// "       dpdk port 0 queue 0: rx multiseg dropped 0, fragments 3 reassembled 1 (drops: ...)...\n".
+    [[nodiscard]] std::string stats_line() const;
+
     std::uint64_t rx_multiseg_dropped = 0;  ///< RX chains that could not be linearised
+    std::uint64_t rx_fragments_unreassembled = 0;  ///< fragments dropped because reassembly is off
+    std::uint64_t tx_fragmented = 0;        ///< raw frames above the MTU sent as fragments
+    std::uint64_t tx_fragments = 0;         ///< the fragments they became
+    std::uint64_t tx_fragment_failed = 0;   ///< raw frames above the MTU dropped (DF set, no mbuf)
 
 private:
+    static constexpr std::uint16_t kMaxTxFragments = 64;  ///< 64 * 1480 bytes > the largest datagram
+
     rte_mbuf* build(engine::TxFrame& f, bool allow_chain) noexcept;
+    /// Appends `b` to m[k..] as it is, or as fragments when it is an IPv4 frame above the MTU;
+    /// marks the first mbuf of the frame in first[]. Returns the new k.
+    std::uint16_t add_tx(rte_mbuf* b, bool raw, rte_mbuf** m, std::uint8_t* first, std::uint16_t k) noexcept;
 
     std::uint16_t port_;
     std::uint16_t queue_;
     Pool& pool_;
     PortInfo info_;
     engine::PortStats stats_;
+    Capture* capture_ = nullptr;
+    std::unique_ptr<Reassembler> reassembler_;
+    std::string reassembly_error_;
 };
 
 }  // namespace ustcp::dpdk

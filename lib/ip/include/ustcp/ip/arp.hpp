@@ -67,7 +67,7 @@ enum class ArpDrop : std::uint8_t {
     Truncated,       ///< wire::ParseError::ArpTruncated
     Unsupported,     ///< not Ethernet/IPv4 ARP (wire::ParseError::ArpUnsupported)
     BadOpcode,       ///< neither request (1) nor reply (2)
-    FromSelf,        ///< our own MAC as the sender: our frame looped back
+    FromSelf,        ///< our own MAC and address as the sender: our frame looped back
     BadSenderMac,    ///< zero, broadcast or multicast sender hardware address
     BufferTooSmall,  ///< the caller's output buffer is below kArpFrameLen (nothing was processed)
 };
