@@ -276,6 +276,38 @@ TEST_F(DataTransfer, OutOfOrderDupAckAndHoleFillAreImmediate) {
     EXPECT_EQ(read_all(b, *s, link.now), d);
 }
 
+// Buffers ran out: the segment that fills the hole is worth more than what waits behind it.
+// The out-of-order queue (never SACKed) is dropped to make room, the peer resends it; without
+// this, out-of-order queues could hold every buffer while the hole's segment is dropped for ever.
+TEST_F(DataTransfer, NoBufferForTheHoleSegmentPrunesTheOutOfOrderQueue) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string d = pattern(3 * kMss);
+    write(a, *c, d);
+    auto segs = a.drain();
+    ASSERT_EQ(segs.size(), 3u);
+    b.deliver(segs[1], link.now);
+    b.deliver(segs[2], link.now);
+    (void)b.drain();
+    ASSERT_EQ(s->recv_queue().ooo_bytes(), 2 * kMss);
+    // Every other node is taken (without buffers: the pool still has blocks for segs[0]).
+    BufNode* hog = nullptr;
+    while (b.bufs.nodes_free() > 0) {
+        BufNode* n = b.bufs.take(BufRef{});
+        ASSERT_NE(n, nullptr);
+        n->next = hog;
+        hog = n;
+    }
+    b.deliver(segs[0], link.now);
+    EXPECT_EQ(s->rcv_nxt(), a_seq(kMss)) << "the hole's segment was taken, what was behind it dropped";
+    EXPECT_EQ(s->recv_queue().ooo_bytes(), 0u);
+    EXPECT_EQ(b.counters.ooo_pruned, 2u);
+    EXPECT_EQ(b.counters.drop_no_buffer, 0u);
+    b.bufs.release_chain(hog);
+    // The sender resends the rest (its RTO), and the stream is whole.
+    link.settle(link.now + Duration::seconds(3));
+    EXPECT_EQ(read_all(b, *s, link.now), d);
+}
+
 // RFC 9293 §3.8.6.2.2 / RFC 1122 §4.2.3.3: after the application reads, a window update
 // goes when the window the peer knows can grow by 2 MSS (or half the buffer), however the
 // reads were sized; smaller openings are not advertised (receiver SWS avoidance).

@@ -102,6 +102,7 @@ struct WorkerRt {
     int cpu = -1;
     int numa_node = -1;
     std::unique_ptr<Pool> pool;
+    std::size_t payload_nodes = 0;  // per engine: the most pool buffers its connections may keep
     std::vector<EngineRt> engines;
     std::string error;  // an application's start() failed
 
@@ -378,6 +379,19 @@ Result<void, std::string> Launcher::Impl::make_engines() {
     for (auto& wp : workers) {
         WorkerRt& w = *wp;
         w.engines.resize(ports.size());
+        // Payload the connections keep (receive and send queues) comes from the worker's pool.
+        // If they could take all of it, no mbuf would be left to receive the ACKs that free
+        // them: cap their buffer nodes at what the rings, the cache and the bursts leave, so
+        // that a full pool drops payload (counted, retransmitted) instead of stalling.
+        std::uint64_t reserve = std::uint64_t{cfg.mempool.cache} + 4u * cfg.burst + 64;
+        for (const PortRt& p : ports) {
+            reserve += std::uint64_t{p.pc->rx_desc} + p.pc->tx_desc;
+            if (p.steer) reserve += SteeringConfig{}.ring_size;  // frames on their way to other lcores
+        }
+        const std::uint64_t pool = cfg.mempool.mbufs_per_lcore;
+        const std::size_t nodes_per_engine =
+            static_cast<std::size_t>(std::max<std::uint64_t>(pool > reserve ? pool - reserve : 0, 256) / ports.size());
+        w.payload_nodes = nodes_per_engine;
         for (std::size_t i = 0; i < ports.size(); ++i) {
             PortRt& p = ports[i];
             const config::PortConfig& pc = *p.pc;
@@ -400,6 +414,7 @@ Result<void, std::string> Launcher::Impl::make_engines() {
             ec.syn_backlog = cfg.backlog.syn;
             ec.mtu = pc.mtu;
             ec.announce = w.index == 0;  // one gratuitous ARP per port
+            ec.buffer_nodes = nodes_per_engine;
             ec.readers = telemetry.readers();
             // TSO when the port offers it and the config allows (setup_port enabled it then):
             // 64000 bytes a segment, well inside one IPv4 datagram.
@@ -437,6 +452,12 @@ void Launcher::Impl::snapshot(WorkerRt& w, std::vector<EngineSnapshot>& out) con
                         (ull)s.ec.connections_closed, (ull)s.ps.rx_frames, (ull)s.ps.rx_bytes, (ull)s.ps.tx_frames,
                         (ull)s.ps.tx_bytes, (ull)s.ps.tx_dropped, (ull)s.ps.tx_no_buffer);
         s.text += er.dport->stats_line();
+        if (i == 0) {
+            s.text += format("lcore %u: pool ustcp_w%u: %u of %u mbufs in use, %llu allocations failed (payload nodes "
+                             "%zu free of %zu per engine)\n",
+                             w.lcore, w.lcore, w.pool->in_use(), cfg.mempool.mbufs_per_lcore,
+                             (ull)w.pool->alloc_failures(), e.buffers().nodes_free(), w.payload_nodes);
+        }
         if (er.sport) {
             const SteeringStats& t = s.ss;
             s.text += format("lcore %u: steering %s: rx tcp %llu, tx tcp %llu, steered out %llu in %llu, arp replicas "
@@ -701,10 +722,10 @@ std::string Launcher::describe() const {
                                                          ? ""
                                                          : " (differs from the EAL's socket)");
         out += format("lcore %u: worker %u%s, cpu %d, socket %u (%s), queues %s, pool ustcp_w%u %u mbufs (cache %u, "
-                      "data room %u)\n",
+                      "data room %u), connections keep at most %zu of them per port\n",
                       w->lcore, w->index, w->lcore == rte_get_main_lcore() ? " (main)" : "", w->cpu, w->socket,
                       node.c_str(), queues.c_str(), w->lcore, im.cfg.mempool.mbufs_per_lcore, im.cfg.mempool.cache,
-                      im.cfg.mempool.data_room);
+                      im.cfg.mempool.data_room, w->payload_nodes);
     }
     return out;
 }

@@ -224,11 +224,18 @@ std::uint16_t Engine::poll(Instant now) {
     if (announcements_left_ > 0 && now_ >= next_announcement_) announce();
     const std::uint16_t n = port_.rx_burst(rx_.data(), cfg_.burst);
     touched_.clear();
+    const std::uint64_t no_buffer_before = stack_.counters.drop_no_buffer;
     for (std::uint16_t i = 0; i < n; ++i) {
         ++counters_.rx_frames;
         handle_frame(rx_[i]);
         // Keep the outbox from filling mid-burst: a full one makes lib/tcp hold data back.
         if (stack_.out.segments().size() + cfg_.burst >= tcp::Outbox::kMaxSegments) transmit();
+    }
+    // Payload was dropped for want of a buffer: give back what waits out of order in every
+    // connection (never SACKed, so the peers resend it), or the segments that fill those
+    // holes could find no buffer for ever while the queues behind them hold them all.
+    if (stack_.counters.drop_no_buffer != no_buffer_before) {
+        flows_.for_each([&](const FourTuple&, Flow* f) { (void)f->conn().prune_ooo(stack_.ctx); });
     }
     if (!rx_free_.empty()) {
         port_.free_rx(rx_free_.data(), static_cast<std::uint16_t>(rx_free_.size()));

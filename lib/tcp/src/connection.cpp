@@ -880,6 +880,12 @@ bool Connection::process_text(Context& ctx, Instant now, Arrival& a, BufRef& buf
     // The payload stays in the buffer it came in: a node records the part of it inside the
     // window (check_sequence() trimmed the span), and the queue trims overlaps further.
     BufNode* n = ctx.bufs.take(BufRef{buf.handle, a.payload.data(), len});
+    if (n == nullptr && a.seq == rcv_nxt_ && rcvq_.has_ooo()) {
+        // The segment that fills the hole matters more than what waits behind it: without it
+        // the out-of-order queue could hold its buffers for ever.
+        (void)prune_ooo(ctx);
+        n = ctx.bufs.take(BufRef{buf.handle, a.payload.data(), len});
+    }
     if (n == nullptr) {
         // No node left: drop the text (the peer retransmits it) but keep the ACK's news.
         ++ctx.counters.drop_no_buffer;
@@ -1042,6 +1048,15 @@ void Connection::process_fin(Context& ctx, Instant now) noexcept {
 // ---------------------------------------------------------------------------
 // Timers
 // ---------------------------------------------------------------------------
+
+std::size_t Connection::prune_ooo(Context& ctx) noexcept {
+    std::size_t n = 0;
+    for (const BufNode* b = rcvq_.ooo_head(); b != nullptr; b = b->next) ++n;
+    if (n == 0) return 0;
+    rcvq_.prune_ooo(ctx.bufs);
+    ctx.counters.ooo_pruned += n;
+    return n;
+}
 
 Instant Connection::next_deadline() const noexcept {
     return std::min({rtx_deadline_, time_wait_deadline_, delack_deadline_, persist_deadline_, keepalive_deadline_});

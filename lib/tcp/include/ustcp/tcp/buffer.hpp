@@ -133,6 +133,21 @@ public:
         }
     }
 
+    /// Like release_chain(), for nodes no outgoing segment can borrow (received data never
+    /// read): the nodes are free again at once, their buffers go in the next batch.
+    void recycle_chain(BufNode* n) noexcept {
+        while (n != nullptr) {
+            BufNode* next = n->next;
+            drop_handle(n->handle);
+            n->handle = nullptr;
+            n->next = free_;
+            free_ = n;
+            ++free_count_;
+            ++stats_.released;
+            n = next;
+        }
+    }
+
     /// Frees a buffer that was never queued (a dropped or duplicate segment's payload).
     void drop_handle(void* h) noexcept {
         if (h == nullptr) return;

@@ -227,6 +227,10 @@ public:
     [[nodiscard]] ConnSummary summary() const noexcept;
     /// Releases every buffer this TCB holds (the engine, before freeing a TCB it tears down).
     void release_buffers(Context& ctx) noexcept;
+    /// Drops the out-of-order queue to give its buffers back (memory pressure: the engine
+    /// calls it when buffers ran out). Allowed at any time since we never SACK what it holds
+    /// (RFC 2018 §8's reneging concerns SACKed data); the peer retransmits. Returns segments.
+    std::size_t prune_ooo(Context& ctx) noexcept;
     [[nodiscard]] bool peer_closed() const noexcept { return fin_received_; }
     /// The failure that ended the connection, if it failed.
     [[nodiscard]] const std::optional<Error>& failure() const noexcept { return failure_; }

@@ -46,6 +46,7 @@ struct Counters {
     std::uint64_t retransmits = 0;
     std::uint64_t timeouts = 0;
     std::uint64_t time_wait_reused = 0;   ///< TIME-WAIT ended early by a new incarnation's SYN
+    std::uint64_t ooo_pruned = 0;         ///< out-of-order segments dropped to free buffers (never SACKed)
 };
 
 /// Calls f(name, value) for every Counters field, in declaration order (for stats export).
@@ -81,8 +82,9 @@ void for_each_counter(const Counters& c, F&& f) {
     f("retransmits", c.retransmits);
     f("timeouts", c.timeouts);
     f("time_wait_reused", c.time_wait_reused);
+    f("ooo_pruned", c.ooo_pruned);
 }
-static_assert(sizeof(Counters) == 30 * sizeof(std::uint64_t), "for_each_counter lists every field");
+static_assert(sizeof(Counters) == 31 * sizeof(std::uint64_t), "for_each_counter lists every field");
 
 /// The engine-wide challenge-ACK allowance per one-second window.
 struct ChallengeAckBudget {

@@ -141,6 +141,13 @@ public:
         ooo_bytes_ = 0;
     }
 
+    /// drop_ooo() with the nodes free at once (memory pressure: nothing borrows received data).
+    void prune_ooo(BufferStore& store) noexcept {
+        store.recycle_chain(ooo_);
+        ooo_ = ooo_tail_ = nullptr;
+        ooo_bytes_ = 0;
+    }
+
     /// Drops everything (abort, reset): every buffer goes back to `store`.
     void clear(BufferStore& store) noexcept {
         store.release_chain(head_);
