@@ -12,7 +12,6 @@
 // rest goes to lib/config's parser as ustcp-server's do (`--help` lists both). --wait-for FILE
 // holds the connects until FILE exists (a test creates it once the peer is ready); --timeout
 // (default 60) fails the connections still running after that many seconds.
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,14 +32,6 @@
 using namespace ustcp;
 
 namespace {
-
-dpdk::Launcher* g_launcher = nullptr;
-
-void on_signal(int sig) {
-    if (g_launcher == nullptr) return;
-    if (sig == SIGUSR1) g_launcher->request_stats();
-    else g_launcher->request_stop();
-}
 
 struct ClientOptions {
     Ipv4Addr remote;
@@ -347,10 +338,7 @@ int run_client(const config::StackConfig& sc, const ClientOptions& o) {
                 o.remote.to_string().c_str(), o.port, static_cast<unsigned long long>(o.bytes), l.worker_count(),
                 o.wait_for.empty() ? "" : "; waiting for ", o.wait_for.c_str());
     std::fflush(stdout);
-    g_launcher = &l;
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    std::signal(SIGUSR1, on_signal);
+    l.handle_signals();
     std::vector<ClientApp*> apps;  // made on this thread; read after run() joined the workers
     const int rc = l.run([&](const dpdk::EngineSlot& s) {
         auto a = std::make_unique<ClientApp>(o, s);
@@ -367,7 +355,6 @@ int run_client(const config::StackConfig& sc, const ClientOptions& o) {
     }
     std::printf("result: %zu of %zu connections echoed correctly\n", passed, total);
     const std::uint32_t left = l.teardown();
-    g_launcher = nullptr;
     std::printf("ustcp-client: mbufs still in use after shutdown: %u\n", left);
     std::fflush(stdout);
     if (rc != 0) return rc;

@@ -12,7 +12,6 @@
 // Echo sends every byte back without copying it (the received mbufs go back out as
 // clones); discard reads and drops. SIGUSR1 prints the stats per lcore and port, then the
 // totals; they are printed at exit too.
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,15 +30,6 @@
 using namespace ustcp;
 
 namespace {
-
-dpdk::Launcher* g_launcher = nullptr;
-
-void on_signal(int sig) {
-    // Launcher's requests are lock-free atomic stores: safe in a signal handler.
-    if (g_launcher == nullptr) return;
-    if (sig == SIGUSR1) g_launcher->request_stats();
-    else g_launcher->request_stop();
-}
 
 /// Echo: each received buffer goes back out as it is. A buffer the send queue cannot take
 /// yet is held (one per connection) until the connection is writable again; the rest stays
@@ -137,17 +127,13 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
                 ports.c_str(), pc.gateway ? " gateway " : "", pc.gateway ? pc.gateway->to_string().c_str() : "",
                 l.worker_count());
     std::fflush(stdout);
-    g_launcher = &l;
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    std::signal(SIGUSR1, on_signal);
+    l.handle_signals();
     const bool discard = sc.app.name == config::AppKind::Discard;
     const int rc = l.run([&](const dpdk::EngineSlot&) { return std::make_unique<EchoApp>(discard, sc.app.listen); });
     std::printf("ustcp-server: stopping\n");
     const std::string report = l.final_report();
     std::fwrite(report.data(), 1, report.size(), stdout);
     const std::uint32_t left = l.teardown();
-    g_launcher = nullptr;
     capture.reset();
     std::printf("ustcp-server: mbufs still in use after shutdown: %u\n", left);
     std::fflush(stdout);

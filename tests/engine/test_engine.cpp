@@ -539,3 +539,65 @@ TEST(Engine, AnswersAReassembledEchoAboveTheMtuOnlyWhenThePortFragments) {
     EXPECT_EQ(wire::internet_checksum(wire::Bytes(r.data() + 34, 8 + 3000)), 0);
     EXPECT_EQ(pool.in_use(), 0u);
 }
+
+TEST(Engine, AWriterBlockedForWantOfBuffersHearsWritableWhenTheyReturn) {
+    tcp::HeapBuffers pool_a(1024, 2048);
+    tcp::HeapBuffers pool_b(1024, 2048);
+    SimPort pa(kMacA, pool_a);
+    SimPort pb(kMacB, pool_b);
+    SimPort::link(pa, pb);
+    Instant now = Instant::from_nanos(1'000'000'000);
+    struct Writer : App {
+        int writable = 0;
+        bool sent = false;
+        std::string got;
+        void on_writable(Engine& e, tcp::Connection& c) override {
+            ++writable;
+            if (!sent) sent = c.send(e.ctx(), e.now(), wire::Bytes(reinterpret_cast<const std::uint8_t*>("hello"), 5)).ok();
+        }
+        void on_readable(Engine& e, tcp::Connection& c) override {
+            std::uint8_t buf[64];
+            auto r = c.receive(e.ctx(), e.now(), buf);
+            if (r) got.append(reinterpret_cast<const char*>(buf), *r);
+        }
+    } writer;
+    Echo echo;
+    EngineConfig ca = config(kIpA);
+    ca.buffer_nodes = 64;
+    Engine a(ca, pa, key(1), key(2));
+    Engine b(config(kIpB), pb, key(3), key(4));
+    a.set_app(&writer);
+    b.set_app(&echo);
+    ASSERT_TRUE(b.listen(7));
+    auto c = a.connect(kIpB, 7);
+    ASSERT_TRUE(c);
+    a.flush(now);
+    for (int i = 0; i < 50; ++i) {
+        a.poll(now);
+        b.poll(now);
+        now = now + Duration::millis(1);
+    }
+    ASSERT_EQ((*c)->state(), tcp::State::Established);
+    // Every node taken (as other connections' queues would): the write finds none.
+    tcp::BufNode* hog = nullptr;
+    while (a.ctx().bufs.nodes_free() > 0) {
+        tcp::BufNode* n = a.ctx().bufs.take(tcp::BufRef{});
+        n->next = hog;
+        hog = n;
+    }
+    EXPECT_FALSE((*c)->send(a.ctx(), a.now(), wire::Bytes(reinterpret_cast<const std::uint8_t*>("hello"), 5)));
+    EXPECT_TRUE((*c)->write_blocked());
+    a.touch(**c);
+    for (int i = 0; i < 5; ++i) a.poll(now = now + Duration::millis(1));
+    EXPECT_EQ(writer.writable, 0);  // nothing in flight: no ACK will bring it
+    a.ctx().bufs.release_chain(hog);
+    for (int i = 0; i < 50 && writer.got.empty(); ++i) {
+        a.poll(now);
+        b.poll(now);
+        now = now + Duration::millis(1);
+    }
+    EXPECT_GE(writer.writable, 1);
+    EXPECT_EQ(writer.got, "hello");
+    a.abort_all(now);
+    b.abort_all(now);
+}

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
@@ -50,17 +52,6 @@ std::string lcore_list(const std::vector<unsigned>& ids) {
 
 std::string key_of(std::size_t port, const char* key) { return "port[" + std::to_string(port) + "]." + key; }
 
-/// Sums structs made of uint64_t counters, word by word.
-template <class T>
-void add_words(T& into, const T& v) noexcept {
-    static_assert(sizeof(T) % sizeof(std::uint64_t) == 0);
-    std::uint64_t a[sizeof(T) / 8];
-    std::uint64_t b[sizeof(T) / 8];
-    std::memcpy(a, &into, sizeof(T));
-    std::memcpy(b, &v, sizeof(T));
-    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) a[i] += b[i];
-    std::memcpy(&into, a, sizeof(T));
-}
 
 constexpr std::uint16_t kSoftwareRetaSize = 128;
 
@@ -147,7 +138,32 @@ struct Launcher::Impl {
 
 Launcher::Launcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = this; }
 
+namespace {
+std::atomic<Launcher*> g_signalled{nullptr};  // the Launcher the signal handlers serve
+
+void on_signal(int sig) {
+    Launcher* l = g_signalled.load(std::memory_order_relaxed);
+    if (l == nullptr) return;
+    if (sig == SIGUSR1) l->request_stats();
+    else l->request_stop();
+}
+}  // namespace
+
+void Launcher::handle_signals() noexcept {
+    static_assert(std::atomic<Launcher*>::is_always_lock_free);
+    g_signalled.store(this, std::memory_order_relaxed);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGUSR1, on_signal);
+}
+
 Launcher::~Launcher() {
+    Launcher* self = this;
+    if (g_signalled.compare_exchange_strong(self, nullptr)) {
+        std::signal(SIGINT, SIG_DFL);
+        std::signal(SIGTERM, SIG_DFL);
+        std::signal(SIGUSR1, SIG_DFL);
+    }
     if (impl_ && !impl_->torn_down) (void)teardown();
 }
 
@@ -484,9 +500,9 @@ std::string Launcher::Impl::render(const std::vector<const std::vector<EngineSna
     for (const auto* v : snaps) {
         for (const EngineSnapshot& s : *v) {
             out += s.text;
-            add_words(tot.ec, s.ec);
-            add_words(tot.tc, s.tc);
-            add_words(tot.ps, s.ps);
+            engine::add_counters(tot.ec, s.ec);
+            engine::add_counters(tot.tc, s.tc);
+            engine::add_counters(tot.ps, s.ps);
             tot.connections += s.connections;
         }
     }

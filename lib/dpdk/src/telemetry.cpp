@@ -22,16 +22,6 @@ std::string tel_name(std::string_view s) {
     return n;
 }
 
-template <class T>
-void add_words(T& into, const T& from) noexcept {
-    static_assert(sizeof(T) % sizeof(std::uint64_t) == 0);
-    std::uint64_t a[sizeof(T) / 8];
-    std::uint64_t b[sizeof(T) / 8];
-    std::memcpy(a, &into, sizeof(T));
-    std::memcpy(b, &from, sizeof(T));
-    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) a[i] += b[i];
-    std::memcpy(&into, a, sizeof(T));
-}
 
 template <class C>
 rte_tel_data* counters_dict(const C& c) {
@@ -96,9 +86,9 @@ struct TelemetryCommands {
             tcp::Counters t;
             engine::PortStats s;
             p.read(e, t, s);
-            add_words(ec, e);
-            add_words(tc, t);
-            add_words(ps, s);
+            engine::add_counters(ec, e);
+            engine::add_counters(tc, t);
+            engine::add_counters(ps, s);
             for (std::size_t i = 0; i < states.size(); ++i) states[i] += p.states[i].load(std::memory_order_relaxed);
             conns += p.connections.load(std::memory_order_relaxed);
         }

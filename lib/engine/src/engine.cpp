@@ -252,8 +252,33 @@ std::uint16_t Engine::poll(Instant now) {
     transmit();
     reap();
     reclaim();
+    wake_buffer_waiters();
     if (now_ - last_publish_ >= kPublishEvery) publish();
     return n;
+}
+
+void Engine::wake_buffer_waiters() {
+    // A send that failed for want of a buffer node or a pool buffer gets no Writable from its
+    // ACKs when nothing of it is in flight. Once buffers are back (an eighth of the nodes free
+    // and the pool answering), every write-blocked connection hears Writable.
+    const tcp::BufferStoreStats& b = stack_.bufs.stats();
+    const std::uint64_t short_now = b.exhausted + b.alloc_failed;
+    if (short_now != buffer_shortages_) {
+        buffer_shortages_ = short_now;
+        buffers_short_ = true;
+        return;
+    }
+    if (!buffers_short_ || stack_.bufs.nodes_free() < cfg_.buffer_nodes / 8) return;
+    buffers_short_ = false;
+    std::vector<tcp::Connection*> blocked;  // not called inside the walk: callbacks may open flows
+    flows_.for_each([&](const FourTuple&, Flow* f) {
+        if (f->conn().state() != tcp::State::Closed && f->conn().write_blocked()) blocked.push_back(&f->conn());
+    });
+    for (tcp::Connection* c : blocked) {
+        if (app_ != nullptr) app_->on_writable(*this, *c);
+        rearm(flow_of(c));
+    }
+    if (!blocked.empty()) transmit();
 }
 
 void Engine::flush(Instant now) {

@@ -40,15 +40,7 @@ done
 echo "ok: 200 sequential connections"
 
 # 100 concurrent connections
-pids=()
-for i in $(seq 100); do
-    (printf 'message %s\n' "$i" | in_ns timeout 30 nc -N "$USTCP_IP" 7 >"$WORK/c$i") &
-    pids+=($!)
-done
-wait "${pids[@]}"  # not a bare wait: the server is a background job too
-for i in $(seq 100); do
-    [ "$(cat "$WORK/c$i")" = "message $i" ] || tap_fail "concurrent connection $i echoed '$(cat "$WORK/c$i")'"
-done
+concurrent_check 100
 echo "ok: 100 concurrent connections"
 
 # half-close: nc -N shuts down its write side at EOF and keeps reading until our FIN

@@ -25,15 +25,7 @@ grep -q "steering on (software Toeplitz, reta 128 over 2 workers)" "$SERVER_LOG"
 echo "ok: 2 worker lcores, 2 queues, software steering"
 
 # 100 concurrent nc connections
-pids=()
-for i in $(seq 100); do
-    (printf 'message %s\n' "$i" | in_ns timeout 30 nc -N "$USTCP_IP" 7 >"$WORK/c$i") &
-    pids+=($!)
-done
-wait "${pids[@]}"  # not a bare wait: the server is a background job too
-for i in $(seq 100); do
-    [ "$(cat "$WORK/c$i")" = "message $i" ] || tap_fail "concurrent connection $i echoed '$(cat "$WORK/c$i")'"
-done
+concurrent_check 100
 echo "ok: 100 concurrent connections"
 
 echo_check $((4 * 1024 * 1024))

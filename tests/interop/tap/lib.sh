@@ -121,6 +121,20 @@ echo_check() {
     [ "$a" = "$b" ] || tap_fail "echo of $n bytes: sha256 $b, sent $a ($(stat -c %s "$WORK/out") bytes back)"
 }
 
+# concurrent_check N: N nc clients at once, each sends one line to the echo port and must get
+# it back.
+concurrent_check() {
+    local n=$1 i pids=()
+    for i in $(seq "$n"); do
+        (printf 'message %s\n' "$i" | in_ns timeout 30 nc -N "$USTCP_IP" 7 >"$WORK/c$i") &
+        pids+=($!)
+    done
+    wait "${pids[@]}"  # not a bare wait: the server is a background job too
+    for i in $(seq "$n"); do
+        [ "$(cat "$WORK/c$i")" = "message $i" ] || tap_fail "concurrent connection $i echoed '$(cat "$WORK/c$i")'"
+    done
+}
+
 # dpdk_forget PREFIX: removes what EAL keeps on disk for a --file-prefix once no process of it
 # runs: its hugepage files, which hold their pages until unlinked (EAL leaves them behind at
 # exit unless started with --huge-unlink, and always after SIGKILL), and /var/run/dpdk/PREFIX.

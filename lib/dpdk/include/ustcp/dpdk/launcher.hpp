@@ -8,7 +8,7 @@
 //   auto cfg = config::load_command_line(eal->app_argc, eal->app_argv);
 //   auto rt = dpdk::Launcher::create(*cfg);               // ports, pools, steering
 //   std::fputs(rt->describe().c_str(), stdout);           // testpmd-style banner
-//   signal handler: rt->request_stop(); rt->request_stats();
+//   rt->handle_signals();                                 // SIGINT/SIGTERM stop, SIGUSR1 stats
 //   int rc = rt->run([](const dpdk::EngineSlot& s) { return std::make_unique<MyApp>(); });
 //   std::fputs(rt->final_report().c_str(), stdout);
 //   std::uint32_t left = rt->teardown();                  // mbufs not back in their pools
@@ -93,6 +93,9 @@ public:
     /// is in final_report()). Once per Launcher.
     int run(const AppFactory& make_app);
 
+    /// SIGINT and SIGTERM call request_stop(), SIGUSR1 request_stats(), until this Launcher
+    /// is destroyed (the handlers only store to lock-free atomics).
+    void handle_signals() noexcept;
     /// Signal-safe: ask the workers to stop.
     void request_stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
     /// Signal-safe: ask for a stats print.

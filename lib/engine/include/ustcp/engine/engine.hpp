@@ -31,10 +31,12 @@
 #include <atomic>
 #include <cstdint>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "ustcp/base/addr.hpp"
@@ -139,6 +141,19 @@ void for_each_counter(const EngineCounters& c, F&& f) {
     f("connections_closed", c.connections_closed);
 }
 static_assert(sizeof(EngineCounters) == 25 * sizeof(std::uint64_t), "for_each_counter lists every field");
+
+/// Adds each counter of `from` to `into`: for structs of uint64_t counters only (EngineCounters,
+/// tcp::Counters, PortStats), e.g. totals over lcores.
+template <class T>
+void add_counters(T& into, const T& from) noexcept {
+    static_assert(sizeof(T) % sizeof(std::uint64_t) == 0 && std::is_trivially_copyable_v<T>);
+    std::uint64_t a[sizeof(T) / 8];
+    std::uint64_t b[sizeof(T) / 8];
+    std::memcpy(a, &into, sizeof(T));
+    std::memcpy(b, &from, sizeof(T));
+    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) a[i] += b[i];
+    std::memcpy(&into, a, sizeof(T));
+}
 
 /// What a reader thread may see of one connection: written by the owner lcore (relaxed
 /// stores, whenever the connection was active), read anywhere.
@@ -286,6 +301,7 @@ private:
     void rearm(Flow& f) noexcept;
     [[nodiscard]] Flow& flow_of(const tcp::Connection* c) noexcept;
     void assert_owner() noexcept;
+    void wake_buffer_waiters();
     void reap();
     void reclaim();
     void publish();
@@ -338,10 +354,12 @@ private:
     std::size_t events_seen_ = 0;  // events of the outbox already dispatched
     std::uint16_t ip_ident_ = 0;
     std::uint16_t next_ephemeral_ = 32768;
-    bool accepting_ = true;
+    bool accepting_ = true;               // false after shutdown(): SYNs to our ports get RST
+    std::uint64_t buffer_shortages_ = 0;  // BufferStore exhausted + alloc_failed, as last seen
+    bool buffers_short_ = false;          // a shortage since the write-blocked were last woken
 #ifndef NDEBUG
     std::thread::id owner_{};  // debug builds: the thread that polls, asserted every poll
-#endif  // false after shutdown(): SYNs to our ports get RST
+#endif
 };
 
 }  // namespace ustcp::engine

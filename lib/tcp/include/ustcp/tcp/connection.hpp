@@ -232,6 +232,9 @@ public:
     /// (RFC 2018 §8's reneging concerns SACKed data); the peer retransmits. Returns segments.
     std::size_t prune_ooo(Context& ctx) noexcept;
     [[nodiscard]] bool peer_closed() const noexcept { return fin_received_; }
+    /// A send found no room (send buffer, buffer node or pool buffer): Writable comes when
+    /// room returns.
+    [[nodiscard]] bool write_blocked() const noexcept { return write_blocked_; }
     /// The failure that ended the connection, if it failed.
     [[nodiscard]] const std::optional<Error>& failure() const noexcept { return failure_; }
     [[nodiscard]] Listener* listener() const noexcept { return listener_; }
