@@ -19,6 +19,8 @@
 #include "ustcp/dpdk/telemetry.hpp"
 #include "ustcp/engine/engine.hpp"
 #include "ustcp/engine/sim_port.hpp"
+#include "ustcp/wire/ethernet.hpp"
+#include "ustcp/wire/ipv4.hpp"
 
 using namespace ustcp;
 using namespace ustcp::engine;
@@ -131,6 +133,12 @@ TEST(Telemetry, ServesStatsAndConnectionsOverTheSocket) {
         for (int i = 0; i < 50; ++i) ASSERT_TRUE(a.connect(kIpB, 7));
         run_until(a, b, now, [&] { return b.states()[static_cast<std::size_t>(tcp::State::Established)] == 50; });
         ASSERT_EQ(b.connections(), 50u);
+        // One datagram with a broken header checksum, to be counted by reason.
+        std::vector<std::uint8_t> bad(14 + 20 + 8, 0);
+        wire::EthernetRepr{kMacB, kMacA, wire::kEtherTypeIpv4}.emit(bad);
+        wire::Ipv4Repr{kIpA, kIpB, wire::kIpProtoIcmp, 64, 0, 1, false, 8}.emit(wire::MutBytes(bad.data() + 14, 20));
+        bad[14 + 10] ^= 0xff;
+        pb.deliver(bad);
         a.poll(now + Duration::millis(2));
         b.poll(now + Duration::millis(2));
 
@@ -141,6 +149,8 @@ TEST(Telemetry, ServesStatsAndConnectionsOverTheSocket) {
         EXPECT_NE(all.find("\"connections\":100"), std::string::npos) << all;
         EXPECT_NE(all.find("\"ESTABLISHED\":100"), std::string::npos) << all;
         EXPECT_NE(all.find("\"connections_opened\":100"), std::string::npos) << all;
+        EXPECT_NE(all.find("\"ipv4_bad_checksum\":1"), std::string::npos) << all;  // lib/ip's drops by reason
+        EXPECT_NE(all.find("\"neighbour_resolution_failed\":0"), std::string::npos) << all;
         const std::string one = client.ask("/ustcp/stats,2");
         EXPECT_NE(one.find("\"connections\":50"), std::string::npos) << one;
         EXPECT_NE(one.find("\"arp_replies_sent\":1"), std::string::npos) << one;

@@ -52,6 +52,16 @@ std::optional<std::pair<unsigned, unsigned>> parse_params(const char* params, bo
     return std::make_pair(a, b);
 }
 
+template <std::size_t N>
+void sum_into(std::array<std::uint64_t, N>& to, const std::array<std::atomic<std::uint64_t>, N>& from) noexcept {
+    for (std::size_t i = 0; i < N; ++i) to[i] += from[i].load(std::memory_order_relaxed);
+}
+
+template <std::size_t N, class Name>
+void add_drops(rte_tel_data* d, const char* prefix, const std::array<std::uint64_t, N>& v, Name name) {
+    for (std::size_t i = 0; i < N; ++i) rte_tel_data_add_dict_u64(d, tel_name(prefix + std::string(name(i))).c_str(), v[i]);
+}
+
 std::string endpoint(Ipv4Addr a, std::uint16_t p) { return a.to_string() + ":" + std::to_string(p); }
 
 }  // namespace
@@ -73,6 +83,10 @@ struct TelemetryCommands {
         tcp::Counters tc{};
         engine::PortStats ps{};
         std::array<std::uint64_t, tcp::kStateCount> states{};
+        std::array<std::uint64_t, ip::kIpv4DropCount> ipv4{};
+        std::array<std::uint64_t, ip::kArpDropCount> arp{};
+        std::array<std::uint64_t, ip::kIcmpDropCount> icmp{};
+        std::array<std::uint64_t, ip::kNeighborDropCount> neigh{};
         std::uint64_t conns = 0;
         rte_tel_data* lcores = rte_tel_data_alloc();
         if (lcores != nullptr) rte_tel_data_start_array(lcores, RTE_TEL_INT_VAL);
@@ -90,6 +104,10 @@ struct TelemetryCommands {
             engine::add_counters(tc, t);
             engine::add_counters(ps, s);
             for (std::size_t i = 0; i < states.size(); ++i) states[i] += p.states[i].load(std::memory_order_relaxed);
+            sum_into(ipv4, p.ipv4_drops);
+            sum_into(arp, p.arp_drops);
+            sum_into(icmp, p.icmp_drops);
+            sum_into(neigh, p.neighbour_drops);
             conns += p.connections.load(std::memory_order_relaxed);
         }
         if (!found) {
@@ -108,6 +126,17 @@ struct TelemetryCommands {
                 rte_tel_data_add_dict_u64(st, tel_name(tcp::to_string(static_cast<tcp::State>(i))).c_str(), states[i]);
             }
             add_child(d, "states", st);
+        }
+        // lib/ip's drops by reason, one dict: "ipv4_bad_checksum", "arp_from_self", ...
+        rte_tel_data* dr = rte_tel_data_alloc();
+        if (dr != nullptr) {
+            rte_tel_data_start_dict(dr);
+            add_drops(dr, "ipv4_", ipv4, [](std::size_t i) { return ip::to_string(static_cast<ip::Ipv4Drop>(i)); });
+            add_drops(dr, "arp_", arp, [](std::size_t i) { return ip::to_string(static_cast<ip::ArpDrop>(i)); });
+            add_drops(dr, "icmp_", icmp, [](std::size_t i) { return ip::to_string(static_cast<ip::IcmpDrop>(i)); });
+            add_drops(dr, "neighbour_", neigh,
+                      [](std::size_t i) { return ip::to_string(static_cast<ip::NeighborDrop>(i)); });
+            add_child(d, "drops", dr);
         }
         return 0;
     }

@@ -64,6 +64,12 @@ void read_words(const std::array<std::atomic<std::uint64_t>, N>& from, void* to)
 
 static_assert(sizeof(tcp::Counters) % 8 == 0 && sizeof(PortStats) % 8 == 0);
 
+template <std::size_t N, class D>
+void publish_drops(std::array<std::atomic<std::uint64_t>, N>& to, const D& drops) noexcept {
+    static_assert(D::size() == N);
+    for (std::size_t i = 0; i < N; ++i) to[i].store(drops.at(i), std::memory_order_relaxed);
+}
+
 }  // namespace
 
 void PublishedStats::read(EngineCounters& e, tcp::Counters& t, PortStats& p) const noexcept {
@@ -698,6 +704,10 @@ void Engine::publish() {
     publish_words(published_.tcp, &stack_.counters);
     publish_words(published_.port, &port_.stats());
     for (std::size_t i = 0; i < states_.size(); ++i) published_.states[i].store(states_[i], std::memory_order_relaxed);
+    publish_drops(published_.ipv4_drops, ipv4_in_.counters().drops);
+    publish_drops(published_.arp_drops, arp_.counters().drops);
+    publish_drops(published_.icmp_drops, icmp_.counters().drops);
+    publish_drops(published_.neighbour_drops, neigh_.counters().drops);
     published_.connections.store(flows_.size(), std::memory_order_relaxed);
     published_.at_ns.store(now_.nanos(), std::memory_order_relaxed);
 }

@@ -177,6 +177,11 @@ struct PublishedStats {
     std::array<std::atomic<std::uint64_t>, kTcpWords> tcp{};
     std::array<std::atomic<std::uint64_t>, kPortWords> port{};
     std::array<std::atomic<std::uint64_t>, tcp::kStateCount> states{};
+    /// lib/ip's drops by reason (indexed by ip::Ipv4Drop, ip::ArpDrop, ip::IcmpDrop, ip::NeighborDrop).
+    std::array<std::atomic<std::uint64_t>, ip::kIpv4DropCount> ipv4_drops{};
+    std::array<std::atomic<std::uint64_t>, ip::kArpDropCount> arp_drops{};
+    std::array<std::atomic<std::uint64_t>, ip::kIcmpDropCount> icmp_drops{};
+    std::array<std::atomic<std::uint64_t>, ip::kNeighborDropCount> neighbour_drops{};
     std::atomic<std::uint64_t> connections{0};
     std::atomic<std::int64_t> at_ns{0};  ///< when (the engine's clock)
 
