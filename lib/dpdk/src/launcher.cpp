@@ -295,7 +295,6 @@ Result<void, std::string> Launcher::Impl::make_ports() {
         s.want_rss = pc.rss != config::Toggle::Off && n_workers > 1 && pc.rx_queues == n_workers;
         s.rss_key = kSymmetricRssKey;
         s.want_tso = pc.tso != config::Toggle::Off;
-        s.force_tso = pc.tso == config::Toggle::On;
         s.mac = pc.mac;
         for (const auto& w : workers) s.rx_pools.push_back(w->pool.get());
         auto info = setup_port(p.port_id, s, *workers.front()->pool);
@@ -303,8 +302,9 @@ Result<void, std::string> Launcher::Impl::make_ports() {
         p.info = *info;
         p.started = true;
         if (pc.tso == config::Toggle::On && !p.info.caps.tx_tso) {
-            return Err(key_of(i, "tso") + ": \"on\", but " + drv + " cannot send mbuf chains (multi-segment TX), " +
-                       "which TSO needs; expected \"auto\" or \"off\"");
+            return Err(key_of(i, "tso") + ": \"on\", but TSO on " + drv + " needs multi-segment TX and the port's " +
+                       "TCP checksum offload, and " + (p.info.multi_seg_tx ? "the checksum offload is not usable" :
+                       "it cannot send mbuf chains") + "; expected \"auto\" or \"off\"");
         }
         if (pc.checksum_offload == config::Toggle::On) {
             std::string missing;

@@ -154,10 +154,10 @@ Result<PortInfo, std::string> setup_port(std::uint16_t port_id, const PortSetup&
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
         info.multi_seg_tx = true;
     }
-    // TSO needs chains (a segment of up to 64 KB is many mbufs). net_tap segments with the same
-    // software checksum as above: only when asked for explicitly (tso = "on").
-    const bool tap_tso_suspect = info.driver == "net_tap" && !s.force_tso;
-    if (s.want_tso && info.multi_seg_tx && !tap_tso_suspect && (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO)) {
+    // TSO needs chains (a segment of up to 64 KB is many mbufs) and the port's TCP checksum:
+    // the segments it cuts are summed there (net_tap's GSO sums only with its TCP checksum
+    // offload, which is not used, see above; so no TSO on net_tap).
+    if (s.want_tso && info.multi_seg_tx && info.caps.tx_l4_csum && (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO)) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
         info.caps.tx_tso = true;
     }

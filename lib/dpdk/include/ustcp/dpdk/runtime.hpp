@@ -89,7 +89,6 @@ struct PortSetup {
     bool want_rss = true;
     std::span<const std::uint8_t> rss_key{};
     bool want_tso = false;        ///< enable TCP TSO on TX when the port offers it
-    bool force_tso = false;       ///< also where we distrust the PMD's segmentation (net_tap): tso = "on"
     std::optional<MacAddr> mac;   ///< replaces the port's MAC before it starts
     /// The pool of each RX queue's buffers (the owning lcore's); shorter or null: `pool`.
     std::vector<Pool*> rx_pools{};
