@@ -97,6 +97,9 @@ recovery_exit = "ssthresh"
 [app]
 name = "http"
 listen = [80, 8080]
+http_max_bytes = "2MiB"
+http_idle_timeout = "3s"
+http_max_request = "16KiB"
 )";
 
 /// kEveryKey's keys as flags name them; must be config_keys(), so a new key needs a line above.
@@ -114,7 +117,7 @@ const std::vector<std::string> kEveryKeyNames = {
     "tcp.challenge_acks_per_engine_per_sec", "tcp.syn_cookies", "tcp.accept_overflow", "tcp.syn_backlog",
     "tcp.accept_backlog", "tcp.fixed_iss",
     "tcp.newreno.abc_limit_segments", "tcp.newreno.ca_growth", "tcp.newreno.recovery_exit",
-    "app.name", "app.listen",
+    "app.name", "app.listen", "app.http_max_bytes", "app.http_idle_timeout", "app.http_max_request",
 };
 
 std::string config_dir() {
@@ -213,6 +216,9 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
 
     EXPECT_EQ(c.app.name, AppKind::Http);
     EXPECT_EQ(c.app.listen, (std::vector<std::uint16_t>{80, 8080}));
+    EXPECT_EQ(c.app.http_max_bytes, 2u << 20);
+    EXPECT_EQ(c.app.http_idle_timeout, Duration::seconds(3));
+    EXPECT_EQ(c.app.http_max_request, 16u << 10);
 
     // Every key that was written has its line.
     EXPECT_EQ(c.sources.file, "t.toml");
@@ -365,7 +371,8 @@ TEST(ConfigParse, DerivedDefaultsFollowWhatTheyDependOn) {
     // tcp.mss: the smallest port mtu - 40.
     EXPECT_EQ(c.tcp.mss, 1240);
     // app.listen: the app's own port.
-    for (auto [name, port] : {std::pair{"echo", 7}, {"discard", 9}, {"iperf", 5201}, {"http", 80}}) {
+    for (auto [name, port] : {std::pair{"echo", 7}, {"discard", 9}, {"iperf", 5201}, {"http", 80}, {"welcome", 20000},
+                                {"print", 8000}}) {
         c = load_ok(std::string(cfgtest::kMinimal) + "[app]\nname = \"" + name + "\"\n");
         EXPECT_EQ(c.app.listen, (std::vector<std::uint16_t>{static_cast<std::uint16_t>(port)})) << name;
         EXPECT_EQ(to_string(c.app.name), name);

@@ -551,7 +551,8 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
     // ---- [app] ----
     keys.push_back(choice_key<S, AppKind>(
         "app.name", "what ustcp-server serves",
-        {{"echo", AppKind::Echo}, {"discard", AppKind::Discard}, {"iperf", AppKind::Iperf}, {"http", AppKind::Http}},
+        {{"echo", AppKind::Echo}, {"discard", AppKind::Discard}, {"iperf", AppKind::Iperf}, {"http", AppKind::Http},
+         {"welcome", AppKind::Welcome}, {"print", AppKind::Print}},
         [](auto& c) -> auto& { return c.app.name; }));
     keys.push_back(custom_key<S>(
         "app.listen", "TCP ports to listen on (default: the app's port)", kListenExpected,
@@ -599,6 +600,13 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
             }
             return s + "]";
         }));
+    keys.push_back(size_key<S>("app.http_max_bytes", "http: the largest N of GET /bytes/N", 0, kib * kib * kib * kib,
+                               [](auto& c) -> auto& { return c.app.http_max_bytes; }));
+    keys.push_back(duration_key<S>("app.http_idle_timeout", "http: idle connections are closed after this long",
+                                   Duration::millis(1), Duration::seconds(3600), false,
+                                   [](auto& c) -> auto& { return c.app.http_idle_timeout; }));
+    keys.push_back(size_key<S>("app.http_max_request", "http: request head (414/431) and body (413) limit", 256,
+                               kib * kib, [](auto& c) -> auto& { return c.app.http_max_request; }));
     return keys;
 }
 

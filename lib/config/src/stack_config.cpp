@@ -31,6 +31,8 @@ std::string_view to_string(AppKind a) noexcept {
         case AppKind::Discard: return "discard";
         case AppKind::Iperf: return "iperf";
         case AppKind::Http: return "http";
+        case AppKind::Welcome: return "welcome";
+        case AppKind::Print: return "print";
     }
     return "echo";
 }
@@ -41,6 +43,8 @@ std::uint16_t default_port(AppKind a) noexcept {
         case AppKind::Discard: return 9;
         case AppKind::Iperf: return 5201;
         case AppKind::Http: return 80;
+        case AppKind::Welcome: return 20000;
+        case AppKind::Print: return 8000;
     }
     return 7;
 }

@@ -77,9 +77,12 @@
 //     ca_growth            "byte-counting" "byte-counting" | "per-ack"
 //     recovery_exit        "flight-size"  "flight-size" | "ssthresh"
 //   [app]
-//     name                 "echo"         "echo" | "discard" | "iperf" | "http"
+//     name                 "echo"         "echo" | "discard" | "iperf" | "http" | "welcome" | "print"
 //     listen               the app's port a list of TCP ports 1..65535, each once: [7] (echo 7, discard 9,
-//                                         iperf 5201, http 80 when not given)
+//                                         iperf 5201, http 80, welcome 20000, print 8000 when not given)
+//     http_max_bytes       "1GiB"         0B..1TiB: the largest N of http's GET /bytes/N
+//     http_idle_timeout    "10s"          1ms..1h: http closes a connection idle (nothing read or sent) this long
+//     http_max_request     "8KiB"         256B..1MiB: an http request head (414/431 above it) and body (413)
 //
 // Derived defaults: rx_queues and tx_queues follow the number of lcores, tcp.mss follows the smallest
 // port mtu and app.listen follows app.name, each unless given (ConfigSources says what was). finalize()
@@ -192,9 +195,11 @@ enum class AppKind : std::uint8_t {
     Discard,  ///< RFC 863, port 9
     Iperf,    ///< iperf3-compatible receiver, port 5201
     Http,     ///< a static HTTP/1.1 responder, port 80
+    Welcome,  ///< seed 000: a timestamped greeting, then close; port 20000
+    Print,    ///< seed 002: logs what each client sends; port 8000
 };
 
-/// "echo", "discard", "iperf", "http".
+/// "echo", "discard", "iperf", "http", "welcome", "print".
 [[nodiscard]] std::string_view to_string(AppKind a) noexcept;
 /// The port an application listens on when `app.listen` is not given.
 [[nodiscard]] std::uint16_t default_port(AppKind a) noexcept;
@@ -203,6 +208,9 @@ enum class AppKind : std::uint8_t {
 struct AppConfig {
     AppKind name = AppKind::Echo;
     std::vector<std::uint16_t> listen{7};  ///< in the order written, each port once
+    std::uint64_t http_max_bytes = std::uint64_t{1} << 30;  ///< http: largest N of GET /bytes/N
+    Duration http_idle_timeout = Duration::seconds(10);     ///< http: idle keep-alive connections close
+    std::uint32_t http_max_request = 8192;                  ///< http: request head and body limit, bytes
 };
 
 /// Where a key's value came from: a file position, a flag, or (when absent from ConfigSources) the
