@@ -1,5 +1,5 @@
 // ustcp-server [EAL args] -- [--config FILE] [--lcores L] [--ip A.B.C.D/N] [--gateway A.B.C.D]
-//              [--app echo|discard] [--listen PORT[,PORT...]] [--burst N] [--pcap FILE] [--tcp.KEY VALUE ...]
+//              [--app echo|discard|iperf|iperf3] [--listen PORT[,PORT...]] [--burst N] [--pcap FILE] [--tcp.KEY VALUE ...]
 //
 // A testpmd-style server on every [[port]] (net_tap/net_memif/net_pcap vdevs or NICs) and
 // every worker lcore of `lcores` (each must be in the EAL's -l; the main lcore works too
@@ -10,7 +10,8 @@
 // every mbuf is back in its pool. The configuration is lib/config's: a TOML file
 // (config/*.toml) and flags with the same key names, flags winning (`--help` lists them).
 // Echo sends every byte back without copying it (the received mbufs go back out as
-// clones); discard reads and drops. SIGUSR1 prints the stats per lcore and port, then the
+// clones); discard reads and drops; iperf3 and iperf serve the real iperf3 and iperf 2
+// clients (iperf3_app.hpp, iperf2_app.hpp). SIGUSR1 prints the stats per lcore and port, then the
 // totals; they are printed at exit too.
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,8 @@
 #include "ustcp/dpdk/launcher.hpp"
 #include "ustcp/dpdk/runtime.hpp"
 #include "ustcp/engine/engine.hpp"
+#include "iperf2_app.hpp"
+#include "iperf3_app.hpp"
 
 using namespace ustcp;
 
@@ -88,8 +91,8 @@ void print_lines(std::string_view text) {
 
 int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added) {
     // Everything that holds DPDK objects lives in this scope and is gone before rte_eal_cleanup().
-    if (sc.app.name != config::AppKind::Echo && sc.app.name != config::AppKind::Discard) {
-        std::fprintf(stderr, "ustcp-server: app %.*s is not built yet (echo and discard are)\n",
+    if (sc.app.name == config::AppKind::Http) {
+        std::fprintf(stderr, "ustcp-server: app %.*s is not built yet\n",
                      static_cast<int>(config::to_string(sc.app.name).size()), config::to_string(sc.app.name).data());
         return 2;
     }
@@ -129,7 +132,11 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
     std::fflush(stdout);
     l.handle_signals();
     const bool discard = sc.app.name == config::AppKind::Discard;
-    const int rc = l.run([&](const dpdk::EngineSlot&) { return std::make_unique<EchoApp>(discard, sc.app.listen); });
+    const int rc = l.run([&](const dpdk::EngineSlot&) -> std::unique_ptr<dpdk::WorkerApp> {
+        if (sc.app.name == config::AppKind::Iperf3) return std::make_unique<iperf3::Iperf3App>(sc.app.listen);
+        if (sc.app.name == config::AppKind::Iperf) return std::make_unique<iperf2::Iperf2App>(sc.app.listen);
+        return std::make_unique<EchoApp>(discard, sc.app.listen);
+    });
     std::printf("ustcp-server: stopping\n");
     const std::string report = l.final_report();
     std::fwrite(report.data(), 1, report.size(), stdout);

@@ -30,6 +30,7 @@ std::string_view to_string(AppKind a) noexcept {
         case AppKind::Echo: return "echo";
         case AppKind::Discard: return "discard";
         case AppKind::Iperf: return "iperf";
+        case AppKind::Iperf3: return "iperf3";
         case AppKind::Http: return "http";
     }
     return "echo";
@@ -39,7 +40,8 @@ std::uint16_t default_port(AppKind a) noexcept {
     switch (a) {
         case AppKind::Echo: return 7;
         case AppKind::Discard: return 9;
-        case AppKind::Iperf: return 5201;
+        case AppKind::Iperf: return 5001;
+        case AppKind::Iperf3: return 5201;
         case AppKind::Http: return 80;
     }
     return 7;

@@ -77,9 +77,9 @@
 //     ca_growth            "byte-counting" "byte-counting" | "per-ack"
 //     recovery_exit        "flight-size"  "flight-size" | "ssthresh"
 //   [app]
-//     name                 "echo"         "echo" | "discard" | "iperf" | "http"
+//     name                 "echo"         "echo" | "discard" | "iperf" | "iperf3" | "http"
 //     listen               the app's port a list of TCP ports 1..65535, each once: [7] (echo 7, discard 9,
-//                                         iperf 5201, http 80 when not given)
+//                                         iperf 5001, iperf3 5201, http 80 when not given)
 //
 // Derived defaults: rx_queues and tx_queues follow the number of lcores, tcp.mss follows the smallest
 // port mtu and app.listen follows app.name, each unless given (ConfigSources says what was). finalize()
@@ -190,11 +190,12 @@ struct BacklogConfig {
 enum class AppKind : std::uint8_t {
     Echo,     ///< RFC 862, port 7
     Discard,  ///< RFC 863, port 9
-    Iperf,    ///< iperf3-compatible receiver, port 5201
+    Iperf,    ///< iperf 2 (2.1.x wire protocol), port 5001
+    Iperf3,   ///< iperf3 (control connection and streams), port 5201
     Http,     ///< a static HTTP/1.1 responder, port 80
 };
 
-/// "echo", "discard", "iperf", "http".
+/// "echo", "discard", "iperf", "iperf3", "http".
 [[nodiscard]] std::string_view to_string(AppKind a) noexcept;
 /// The port an application listens on when `app.listen` is not given.
 [[nodiscard]] std::uint16_t default_port(AppKind a) noexcept;
