@@ -138,7 +138,10 @@ void Iperf2App::on_header(engine::Engine& e, tcp::Connection& c, Flow& f) {
     if (f.hdr.reverse) {
         f.bytes = 0;  // what we send is what counts
         f.sending = true;
-        if (f.hdr.amount < 0) f.send_until = e.now() + Duration::millis(-static_cast<std::int64_t>(f.hdr.amount) * 10);
+        // At most an hour: the header is not trusted further.
+        if (f.hdr.amount < 0) {
+            f.send_until = e.now() + Duration::millis(std::min<std::int64_t>(-static_cast<std::int64_t>(f.hdr.amount), 360000) * 10);
+        }
         else f.send_left = static_cast<std::uint64_t>(f.hdr.amount);
         if (f.hdr.amount == 0) f.send_until = e.now() + Duration::seconds(10);
         say(id_of(f.id) + " reverse: the server sends");

@@ -40,6 +40,7 @@ iperf3_check p4 -t 2 -P 4 && echo "ok: iperf3 -P 4"
 iperf3_check rev -t 2 -R && echo "ok: iperf3 -R"
 iperf3_check bidir -t 2 --bidir && echo "ok: iperf3 --bidir"
 iperf3_check len -t 1 -l 16K -P 2 -R && echo "ok: iperf3 -l 16K -P 2 -R"
+iperf3_check omit -t 1 -O 1 && echo "ok: iperf3 -O 1"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["streams"]; assert len(s)==8, len(s)' "$WORK/p4.json" 2>/dev/null ||
     python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["streams"]; assert len(s)==4, len(s)' "$WORK/p4.json" ||
     tap_fail "iperf3 -P 4: not 4 streams in the results"
@@ -85,6 +86,13 @@ echo "ok: iperf -t 2 -P 4 -i 1 -e (client $client bytes, server $server bytes)"
 in_ns timeout 60 iperf -c "$USTCP_IP" -t 2 -R -e >"$WORK/iperf2r.out" 2>&1 || tap_fail "iperf -R: exit $?: $(cat "$WORK/iperf2r.out")"
 grep -q 'sec .*bits/sec' "$WORK/iperf2r.out" || tap_fail "iperf -R: no bandwidth line: $(cat "$WORK/iperf2r.out")"
 echo "ok: iperf -R"
+in_ns timeout 60 iperf -c "$USTCP_IP" -t 1 -l 8K >"$WORK/iperf2l.out" 2>&1 || tap_fail "iperf -l 8K: exit $?: $(cat "$WORK/iperf2l.out")"
+grep -q 'sec .*bits/sec' "$WORK/iperf2l.out" || tap_fail "iperf -l 8K: no bandwidth line: $(cat "$WORK/iperf2l.out")"
+echo "ok: iperf -l 8K"
+# Garbage instead of a header: counted as data, reported, closed; the server stays up.
+head -c 100000 /dev/urandom | in_ns timeout 10 nc -N -q 1 "$USTCP_IP" 5001 >/dev/null 2>&1
+in_ns timeout 30 iperf -c "$USTCP_IP" -t 1 >"$WORK/iperf2g.out" 2>&1 || tap_fail "iperf after garbage: $(cat "$WORK/iperf2g.out")"
+echo "ok: iperf after a connection of random bytes"
 grep -q "iperf: \[ *[0-9]*\] 0.0000-1.0000 sec" "$SERVER_LOG" || tap_fail "the server printed no interval line"
 tap_stop
 echo "ok: iperf server stopped, every mbuf returned"
