@@ -14,7 +14,8 @@
 // server connects back to the client) are not served: the data is counted, nothing connects.
 //
 // The server prints iperf's lines for each connection: "connected with", one interval line
-// a second, and the summary; a [SUM] line when every stream of a -P group has ended.
+// a second, and the summary; a [SUM] line when every stream of a -P group has ended (on one
+// engine: with several worker lcores each prints the sum of the streams it served).
 #pragma once
 
 #include <cstdint>

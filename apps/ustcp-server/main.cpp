@@ -132,8 +132,14 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
     std::fflush(stdout);
     l.handle_signals();
     const bool discard = sc.app.name == config::AppKind::Discard;
-    const int rc = l.run([&](const dpdk::EngineSlot&) -> std::unique_ptr<dpdk::WorkerApp> {
-        if (sc.app.name == config::AppKind::Iperf3) return std::make_unique<iperf3::Iperf3App>(sc.app.listen);
+    const int rc = l.run([&](const dpdk::EngineSlot& slot) -> std::unique_ptr<dpdk::WorkerApp> {
+        if (sc.app.name == config::AppKind::Iperf3) {
+            if (slot.worker == 0 && slot.port == 0 && slot.workers > 1) {
+                std::printf("ustcp-server: iperf3: %u workers: a test's streams must reach its control connection's "
+                            "lcore, which flow steering does not promise; use one worker lcore\n", slot.workers);
+            }
+            return std::make_unique<iperf3::Iperf3App>(sc.app.listen);
+        }
         if (sc.app.name == config::AppKind::Iperf) return std::make_unique<iperf2::Iperf2App>(sc.app.listen);
         return std::make_unique<EchoApp>(discard, sc.app.listen);
     });
