@@ -1,5 +1,6 @@
 // ustcp-server [EAL args] -- [--config FILE] [--lcores L] [--ip A.B.C.D/N] [--gateway A.B.C.D]
-//              [--app echo|discard|http|welcome|print] [--listen PORT[,PORT...]] [--burst N] [--pcap FILE] [--tcp.KEY VALUE ...]
+//              [--app echo|discard|iperf|iperf3|http|welcome|print] [--listen PORT[,PORT...]] [--burst N]
+//              [--pcap FILE] [--tcp.KEY VALUE ...]
 //
 // A testpmd-style server on every [[port]] (net_tap/net_memif/net_pcap vdevs or NICs) and
 // every worker lcore of `lcores` (each must be in the EAL's -l; the main lcore works too
@@ -10,8 +11,9 @@
 // every mbuf is back in its pool. The configuration is lib/config's: a TOML file
 // (config/*.toml) and flags with the same key names, flags winning (`--help` lists them).
 // Echo sends every byte back without copying it (the received mbufs go back out as
-// clones); discard reads and drops. http (http_app.hpp), welcome and print (seed_apps.hpp) are
-// in files of their own. SIGUSR1 prints the stats per lcore and port, then the
+// clones); discard reads and drops; iperf3 and iperf serve the real iperf3 and iperf 2
+// clients (iperf3_app.hpp, iperf2_app.hpp); http (http_app.hpp), welcome and print
+// (seed_apps.hpp) are in files of their own. SIGUSR1 prints the stats per lcore and port, then the
 // totals; they are printed at exit too.
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +31,8 @@
 #include "ustcp/engine/engine.hpp"
 #include "http_app.hpp"
 #include "seed_apps.hpp"
+#include "iperf2_app.hpp"
+#include "iperf3_app.hpp"
 
 using namespace ustcp;
 
@@ -91,11 +95,6 @@ void print_lines(std::string_view text) {
 
 int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added) {
     // Everything that holds DPDK objects lives in this scope and is gone before rte_eal_cleanup().
-    if (sc.app.name == config::AppKind::Iperf) {
-        std::fprintf(stderr, "ustcp-server: app %.*s is not built yet\n",
-                     static_cast<int>(config::to_string(sc.app.name).size()), config::to_string(sc.app.name).data());
-        return 2;
-    }
     auto rt = dpdk::Launcher::create(sc);
     if (!rt) {
         std::fprintf(stderr, "ustcp-server: %s\n", rt.error().c_str());
@@ -131,7 +130,8 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
                 l.worker_count());
     std::fflush(stdout);
     l.handle_signals();
-    const int rc = l.run([&](const dpdk::EngineSlot&) -> std::unique_ptr<dpdk::WorkerApp> {
+    const bool discard = sc.app.name == config::AppKind::Discard;
+    const int rc = l.run([&](const dpdk::EngineSlot& slot) -> std::unique_ptr<dpdk::WorkerApp> {
         switch (sc.app.name) {
             case config::AppKind::Http: {
                 apps::HttpSettings hs;
@@ -144,7 +144,15 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
             }
             case config::AppKind::Welcome: return std::make_unique<apps::WelcomeApp>(sc.app.listen);
             case config::AppKind::Print: return std::make_unique<apps::PrintApp>(sc.app.listen);
-            default: return std::make_unique<EchoApp>(sc.app.name == config::AppKind::Discard, sc.app.listen);
+            case config::AppKind::Iperf3:
+                if (slot.worker == 0 && slot.port == 0 && slot.workers > 1) {
+                    std::printf("ustcp-server: iperf3: %u workers: a test's streams must reach its control "
+                                "connection's lcore, which flow steering does not promise; use one worker lcore\n",
+                                slot.workers);
+                }
+                return std::make_unique<iperf3::Iperf3App>(sc.app.listen);
+            case config::AppKind::Iperf: return std::make_unique<iperf2::Iperf2App>(sc.app.listen);
+            default: return std::make_unique<EchoApp>(discard, sc.app.listen);
         }
     });
     std::printf("ustcp-server: stopping\n");

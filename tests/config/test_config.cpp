@@ -371,8 +371,8 @@ TEST(ConfigParse, DerivedDefaultsFollowWhatTheyDependOn) {
     // tcp.mss: the smallest port mtu - 40.
     EXPECT_EQ(c.tcp.mss, 1240);
     // app.listen: the app's own port.
-    for (auto [name, port] : {std::pair{"echo", 7}, {"discard", 9}, {"iperf", 5201}, {"http", 80}, {"welcome", 20000},
-                                {"print", 8000}}) {
+    for (auto [name, port] : {std::pair{"echo", 7}, {"discard", 9}, {"iperf", 5001}, {"iperf3", 5201}, {"http", 80},
+                              {"welcome", 20000}, {"print", 8000}}) {
         c = load_ok(std::string(cfgtest::kMinimal) + "[app]\nname = \"" + name + "\"\n");
         EXPECT_EQ(c.app.listen, (std::vector<std::uint16_t>{static_cast<std::uint16_t>(port)})) << name;
         EXPECT_EQ(to_string(c.app.name), name);
@@ -383,7 +383,7 @@ TEST(ConfigParse, DerivedDefaultsFollowWhatTheyDependOn) {
     c.lcores = {1, 2};
     c.ports[0].mtu = 9000;
     c.mempool.data_room = 10240;
-    c.app.name = AppKind::Iperf;
+    c.app.name = AppKind::Iperf3;
     ASSERT_TRUE(finalize(c));
     EXPECT_EQ(c.ports[0].rx_queues, 2);
     EXPECT_EQ(c.tcp.mss, 8960);

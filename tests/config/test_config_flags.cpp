@@ -145,7 +145,7 @@ TEST(ConfigFlags, DerivedDefaultsFollowFlags) {
     EXPECT_EQ(c.ports[0].tx_queues, 4);
     const StackConfig d = flags_ok({"--app", "iperf"});
     EXPECT_EQ(d.app.listen, (std::vector<std::uint16_t>{7}));  // kFile gives listen
-    auto e = command_line({"--ip", "198.18.0.2/24", "--app", "iperf"});
+    auto e = command_line({"--ip", "198.18.0.2/24", "--app", "iperf3"});
     ASSERT_TRUE(e) << e.error().message();
     EXPECT_EQ(e->app.listen, (std::vector<std::uint16_t>{5201}));
 }

@@ -551,8 +551,8 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
     // ---- [app] ----
     keys.push_back(choice_key<S, AppKind>(
         "app.name", "what ustcp-server serves",
-        {{"echo", AppKind::Echo}, {"discard", AppKind::Discard}, {"iperf", AppKind::Iperf}, {"http", AppKind::Http},
-         {"welcome", AppKind::Welcome}, {"print", AppKind::Print}},
+        {{"echo", AppKind::Echo}, {"discard", AppKind::Discard}, {"iperf", AppKind::Iperf}, {"iperf3", AppKind::Iperf3},
+         {"http", AppKind::Http}, {"welcome", AppKind::Welcome}, {"print", AppKind::Print}},
         [](auto& c) -> auto& { return c.app.name; }));
     keys.push_back(custom_key<S>(
         "app.listen", "TCP ports to listen on (default: the app's port)", kListenExpected,

@@ -30,6 +30,7 @@ std::string_view to_string(AppKind a) noexcept {
         case AppKind::Echo: return "echo";
         case AppKind::Discard: return "discard";
         case AppKind::Iperf: return "iperf";
+        case AppKind::Iperf3: return "iperf3";
         case AppKind::Http: return "http";
         case AppKind::Welcome: return "welcome";
         case AppKind::Print: return "print";
@@ -41,7 +42,8 @@ std::uint16_t default_port(AppKind a) noexcept {
     switch (a) {
         case AppKind::Echo: return 7;
         case AppKind::Discard: return 9;
-        case AppKind::Iperf: return 5201;
+        case AppKind::Iperf: return 5001;
+        case AppKind::Iperf3: return 5201;
         case AppKind::Http: return 80;
         case AppKind::Welcome: return 20000;
         case AppKind::Print: return 8000;

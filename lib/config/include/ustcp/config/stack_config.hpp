@@ -77,9 +77,9 @@
 //     ca_growth            "byte-counting" "byte-counting" | "per-ack"
 //     recovery_exit        "flight-size"  "flight-size" | "ssthresh"
 //   [app]
-//     name                 "echo"         "echo" | "discard" | "iperf" | "http" | "welcome" | "print"
+//     name                 "echo"         "echo" | "discard" | "iperf" | "iperf3" | "http" | "welcome" | "print"
 //     listen               the app's port a list of TCP ports 1..65535, each once: [7] (echo 7, discard 9,
-//                                         iperf 5201, http 80, welcome 20000, print 8000 when not given)
+//                                         iperf 5001, iperf3 5201, http 80, welcome 20000, print 8000 when not given)
 //     http_max_bytes       "1GiB"         0B..1TiB: the largest N of http's GET /bytes/N
 //     http_idle_timeout    "10s"          1ms..1h: http closes a connection idle (nothing read or sent) this long
 //     http_max_request     "8KiB"         256B..1MiB: an http request head (414/431 above it) and body (413)
@@ -193,13 +193,14 @@ struct BacklogConfig {
 enum class AppKind : std::uint8_t {
     Echo,     ///< RFC 862, port 7
     Discard,  ///< RFC 863, port 9
-    Iperf,    ///< iperf3-compatible receiver, port 5201
+    Iperf,    ///< iperf 2 (2.1.x wire protocol), port 5001
+    Iperf3,   ///< iperf3 (control connection and streams), port 5201
     Http,     ///< a static HTTP/1.1 responder, port 80
     Welcome,  ///< seed 000: a timestamped greeting, then close; port 20000
     Print,    ///< seed 002: logs what each client sends; port 8000
 };
 
-/// "echo", "discard", "iperf", "http", "welcome", "print".
+/// "echo", "discard", "iperf", "iperf3", "http", "welcome", "print".
 [[nodiscard]] std::string_view to_string(AppKind a) noexcept;
 /// The port an application listens on when `app.listen` is not given.
 [[nodiscard]] std::uint16_t default_port(AppKind a) noexcept;

@@ -1,0 +1,197 @@
+// The iperf3 server (`--app iperf3`, port 5201): what a Linux `iperf3 -s` does for TCP tests,
+// so that the real `iperf3 -c` (3.x, with -P, -R, --bidir, -t, -l, -O, -J) completes against us.
+//
+// The wire protocol, as seen on a capture of iperf3 3.12 against itself:
+//   control connection:  client -> 37-byte cookie (36 printable characters and a NUL)
+//                        server -> PARAM_EXCHANGE (9), one signed byte
+//                        client -> 4-byte big-endian length, then that many bytes of JSON
+//                                  ({"tcp":true,"omit":0,"time":10,"parallel":1,"len":131072,...})
+//                        server -> CREATE_STREAMS (10)
+//   each stream:         client connects again, sends the same cookie, then data (or reads
+//                        it when the server sends: -R, and the second half of --bidir)
+//                        server -> TEST_START (1), TEST_RUNNING (2) once every stream is in
+//   after -t:            client -> TEST_END (4);        server -> EXCHANGE_RESULTS (13)
+//                        client -> length + results JSON; server -> length + results JSON
+//                        server -> DISPLAY_RESULTS (14); client -> IPERF_DONE (16), closes
+// A connection whose cookie arrives while a test runs is told ACCESS_DENIED (-1) and closed.
+// Stream ids are 1, 3, 4, 5, ... in the order the streams connect (iperf3 numbers them so);
+// with --bidir the first `parallel` streams carry data to us, the rest from us.
+//
+// The parsing is separate from the connections (ControlBuffer, parse_params, results_json)
+// so that it is tested byte by byte (tests/apps/test_iperf3.cpp). Malformed control input
+// (bad cookie, a length of 0 or over kMaxJson, JSON that does not parse, a state byte out
+// of turn, a non-TCP test) ends the test: the control connection and the streams are
+// closed and the reason is logged.
+//
+// One test at a time per engine; the streams of a test must reach the engine that has its
+// control connection, so run it with one worker lcore (with several, software steering or
+// RSS may put a stream elsewhere, where it is denied).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ustcp/base/result.hpp"
+#include "ustcp/base/time.hpp"
+#include "ustcp/dpdk/launcher.hpp"
+
+namespace ustcp::iperf3 {
+
+/// The control connection's state bytes (iperf3's iperf_api.h values).
+enum class StateByte : std::int8_t {
+    TestStart = 1,
+    TestRunning = 2,
+    TestEnd = 4,
+    ParamExchange = 9,
+    CreateStreams = 10,
+    ServerTerminate = 11,
+    ClientTerminate = 12,
+    ExchangeResults = 13,
+    DisplayResults = 14,
+    IperfStart = 15,
+    IperfDone = 16,
+    AccessDenied = -1,
+    ServerError = -2,
+};
+
+inline constexpr std::size_t kCookieSize = 37;            ///< 36 characters and a NUL
+inline constexpr std::uint32_t kMaxJson = 256 * 1024;     ///< longest JSON message accepted
+inline constexpr std::uint32_t kMaxParallel = 128;
+inline constexpr std::uint32_t kMaxBlock = 16u << 20;     ///< iperf3's own limit for -l
+
+/// The test parameters the client sends (the keys we act on or check).
+struct Params {
+    bool tcp = false;
+    std::uint32_t omit = 0;       ///< seconds at the start left out of the results
+    std::uint32_t time = 10;      ///< seconds (the client keeps time; 0 with -n/-k)
+    std::uint64_t num = 0;        ///< -n bytes
+    std::uint64_t blockcount = 0; ///< -k blocks
+    std::uint32_t len = 128 * 1024;
+    std::uint32_t parallel = 1;
+    bool reverse = false;
+    bool bidirectional = false;
+
+    /// Streams the client opens: parallel, twice that with --bidir.
+    [[nodiscard]] std::uint32_t streams() const noexcept { return bidirectional ? 2 * parallel : parallel; }
+    /// Whether the stream of index `i` (in connect order) is one we send on.
+    [[nodiscard]] bool server_sends(std::uint32_t i) const noexcept {
+        return bidirectional ? i >= parallel : reverse;
+    }
+};
+
+/// Parses the client's parameter JSON. Errors name the problem: not JSON, not an object,
+/// a known key of the wrong type or out of range, a test that is not TCP.
+[[nodiscard]] Result<Params, std::string> parse_params(std::string_view json);
+/// Whether `json` is one well-formed JSON object (the client's results, which we only check).
+[[nodiscard]] Result<void, std::string> check_object(std::string_view json);
+/// Whether `cookie` is kCookieSize bytes: printable ASCII, then a NUL.
+[[nodiscard]] bool valid_cookie(std::span<const std::uint8_t> cookie) noexcept;
+/// iperf3's stream ids: 1 for the first stream, then index + 2 (1, 3, 4, 5, ...).
+[[nodiscard]] constexpr int stream_id(std::uint32_t index) noexcept { return index == 0 ? 1 : static_cast<int>(index) + 2; }
+
+/// One stream's line in the results we send.
+struct StreamResult {
+    int id = 0;
+    std::uint64_t bytes = 0;       ///< received, or sent when we send on it
+    std::int64_t retransmits = -1; ///< -1: not a sender
+    double start = 0;              ///< seconds since the test (less omit) started
+    double end = 0;
+};
+/// The server's results JSON (the keys the client requires: cpu_util_*, sender_has_retransmits,
+/// streams with id, bytes, retransmits, jitter, errors, packets, start_time, end_time).
+[[nodiscard]] std::string results_json(std::span<const StreamResult> streams, bool sender_has_retransmits);
+
+/// A control connection's bytes, as they arrive; messages are taken off the front.
+class ControlBuffer {
+public:
+    enum class Take : std::uint8_t { Done, NeedMore, Bad };
+
+    /// Appends bytes received. False (nothing kept) when the buffer would exceed what one
+    /// message can need: a peer sending a flood.
+    bool append(std::span<const std::uint8_t> bytes);
+    [[nodiscard]] std::size_t size() const noexcept { return buf_.size() - pos_; }
+    /// The cookie (kCookieSize bytes, without its NUL). Bad: not a valid cookie.
+    Take take_cookie(std::string& cookie, std::string& why);
+    /// One state byte.
+    Take take_state(std::int8_t& state);
+    /// A length-prefixed JSON message. Bad: length 0 or over kMaxJson.
+    Take take_json(std::string& json, std::string& why);
+
+private:
+    [[nodiscard]] const std::uint8_t* front() const noexcept { return buf_.data() + pos_; }
+    void consume(std::size_t n);
+    std::vector<std::uint8_t> buf_;
+    std::size_t pos_ = 0;
+};
+
+/// The server on one engine.
+class Iperf3App final : public dpdk::WorkerApp {
+public:
+    explicit Iperf3App(std::vector<std::uint16_t> ports);
+
+    Result<void, std::string> start(engine::Engine& e) override;
+    void on_accept(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
+    void on_readable(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
+    void on_writable(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
+    void on_peer_closed(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
+    void on_closed(engine::Engine& e, tcp::Connection& c) override;
+    void after_poll(engine::Engine& e) override;
+    void report(std::string& out) const override;
+
+private:
+    enum class Role : std::uint8_t { New, Control, Stream, Gone };
+    enum class Phase : std::uint8_t { Params, Streams, Running, Results, Done };
+    struct Peer {
+        Role role = Role::New;
+        ControlBuffer in;             // New and Control: bytes not yet understood
+        std::uint32_t index = 0;      // Stream: index in connect order
+    };
+    struct Stream {
+        tcp::Connection* conn = nullptr;  // null once closed
+        bool sends = false;
+        std::uint64_t bytes = 0;
+        std::uint64_t omitted = 0;        // bytes counted before the omit period ended
+        std::uint64_t retransmits = 0;    // segments resent, as of the stream's close
+    };
+    struct Test {
+        tcp::Connection* control = nullptr;
+        std::string cookie;
+        Params params;
+        Phase phase = Phase::Params;
+        std::vector<Stream> streams;
+        Instant start;                    // TEST_RUNNING sent
+        Instant end;                      // TEST_END received
+        bool omit_over = false;
+    };
+
+    void handle(engine::Engine& e, tcp::Connection& c);
+    void handle_new(engine::Engine& e, tcp::Connection& c, Peer& p);
+    void handle_control(engine::Engine& e, tcp::Connection& c, Peer& p);
+    void handle_stream(engine::Engine& e, tcp::Connection& c, Peer& p);
+    void drain(engine::Engine& e, tcp::Connection& c, Stream* s);
+    void fill(engine::Engine& e, tcp::Connection& c, Stream& s);
+    bool send_state(engine::Engine& e, tcp::Connection& c, StateByte b);
+    bool send_json(engine::Engine& e, tcp::Connection& c, const std::string& json);
+    void begin_test(engine::Engine& e);
+    /// Reads what is left, closes (FIN after the queued data) and forgets the connection.
+    void close_stream(engine::Engine& e, Stream& s);
+    void close_streams(engine::Engine& e);
+    void end_test(engine::Engine& e, std::string_view why, bool failed);
+    [[nodiscard]] std::vector<StreamResult> results(Instant now) const;
+
+    std::vector<std::uint16_t> ports_;
+    std::unordered_map<tcp::Connection*, Peer> peers_;
+    std::optional<Test> test_;
+    std::vector<std::uint8_t> pattern_;   // what we send
+    std::vector<std::uint8_t> scratch_;   // what we read and drop
+    std::uint64_t tests_done_ = 0;
+    std::uint64_t tests_failed_ = 0;
+    std::uint64_t denied_ = 0;
+};
+
+}  // namespace ustcp::iperf3

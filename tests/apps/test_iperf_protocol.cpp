@@ -1,0 +1,168 @@
+// The iperf3 control messages and the iperf 2 header, byte by byte (apps/ustcp-server).
+// The messages are those of a capture of iperf3 3.12 and iperf 2.1.8 against themselves
+// (tcpdump -i lo, a namespace): README "iperf3 and iperf against ustcp-server".
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "iperf2_app.hpp"
+#include "iperf3_app.hpp"
+
+namespace {
+
+using ustcp::iperf3::ControlBuffer;
+using Take = ControlBuffer::Take;
+
+std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> framed(std::string_view json) {
+    std::vector<std::uint8_t> v{0, 0, static_cast<std::uint8_t>(json.size() >> 8), static_cast<std::uint8_t>(json.size())};
+    v.insert(v.end(), json.begin(), json.end());
+    return v;
+}
+
+// iperf3 3.12's parameters for `iperf3 -c ... -t 1 -P 2`.
+constexpr std::string_view kParams =
+    R"({"tcp":true,"omit":0,"time":1,"num":0,"blockcount":0,"parallel":2,"len":131072,"pacing_timer":1000,"client_version":"3.12"})";
+
+TEST(Iperf3Params, TheRealClientsParameters) {
+    auto p = ustcp::iperf3::parse_params(kParams);
+    ASSERT_TRUE(p) << p.error();
+    EXPECT_TRUE(p->tcp);
+    EXPECT_EQ(p->time, 1u);
+    EXPECT_EQ(p->parallel, 2u);
+    EXPECT_EQ(p->len, 131072u);
+    EXPECT_FALSE(p->reverse);
+    EXPECT_EQ(p->streams(), 2u);
+    EXPECT_FALSE(p->server_sends(0));
+}
+
+TEST(Iperf3Params, ReverseBidirAndOmit) {
+    auto r = ustcp::iperf3::parse_params(R"( {"tcp":true,"reverse":true,"omit":2,"len":16384, "extra":{"a":[1,2,{"b":null}]}} )");
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_TRUE(r->reverse);
+    EXPECT_EQ(r->omit, 2u);
+    EXPECT_EQ(r->len, 16384u);
+    EXPECT_TRUE(r->server_sends(0));
+    auto b = ustcp::iperf3::parse_params(R"({"tcp":true,"parallel":4,"bidirectional":true})");
+    ASSERT_TRUE(b) << b.error();
+    EXPECT_EQ(b->streams(), 8u);
+    // --bidir: the first `parallel` streams carry data to the server, the rest from it.
+    EXPECT_FALSE(b->server_sends(3));
+    EXPECT_TRUE(b->server_sends(4));
+    EXPECT_TRUE(b->server_sends(7));
+}
+
+TEST(Iperf3Params, MalformedOrUnsupported) {
+    for (const char* bad : {"", "{", "[]", R"({"tcp":true)", R"({"tcp":true,})", R"({"tcp":tru})", R"({"tcp":true} x)",
+                            R"({"tcp":true,"parallel":-1})", R"({"tcp":true,"parallel":1.5})", R"({"tcp":true,"parallel":129})",
+                            R"({"tcp":true,"len":"big"})", R"({"udp":true})", R"({"omit":0})", R"({"tcp":true,"parallel":0})",
+                            R"({"tcp":true,"s":"\x"})", "{\"tcp\":true,\"s\":\"a\nb\"}", R"({"tcp":true,"n":01})",
+                            R"({"tcp":true,"len":17000000})"}) {
+        auto p = ustcp::iperf3::parse_params(bad);
+        EXPECT_FALSE(p) << bad;
+    }
+    EXPECT_NE(ustcp::iperf3::parse_params(R"({"udp":true})").error().find("only TCP"), std::string::npos);
+    // Nesting deeper than the reader allows is an error, not a stack overflow.
+    std::string deep = R"({"tcp":true,"x":)" + std::string(10000, '[') + std::string(10000, ']') + "}";
+    EXPECT_FALSE(ustcp::iperf3::parse_params(deep));
+}
+
+TEST(Iperf3Results, TheKeysTheClientRequires) {
+    const ustcp::iperf3::StreamResult s[] = {{1, 1000, -1, 0, 1.5}, {3, 2000, 4, 0, 1.5}};
+    const std::string j = ustcp::iperf3::results_json(s, true);
+    EXPECT_TRUE(ustcp::iperf3::check_object(j));
+    for (const char* key : {"\"cpu_util_total\":", "\"cpu_util_user\":", "\"cpu_util_system\":", "\"sender_has_retransmits\":1",
+                            "\"id\":1,\"bytes\":1000,\"retransmits\":-1", "\"id\":3,\"bytes\":2000,\"retransmits\":4",
+                            "\"jitter\":0", "\"errors\":0", "\"packets\":0", "\"start_time\":0.000000", "\"end_time\":1.500000"}) {
+        EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
+    }
+    EXPECT_EQ(ustcp::iperf3::stream_id(0), 1);
+    EXPECT_EQ(ustcp::iperf3::stream_id(1), 3);
+    EXPECT_EQ(ustcp::iperf3::stream_id(3), 5);
+}
+
+TEST(Iperf3Control, CookieThenJsonInPieces) {
+    ControlBuffer b;
+    std::string cookie;
+    std::string why;
+    const auto c = bytes(std::string_view("nbys3ce5fzyryotqhd6hn6rcukkonq3powrm\0", 37));
+    ASSERT_TRUE(b.append({c.data(), 20}));
+    EXPECT_EQ(b.take_cookie(cookie, why), Take::NeedMore);
+    ASSERT_TRUE(b.append({c.data() + 20, c.size() - 20}));
+    ASSERT_EQ(b.take_cookie(cookie, why), Take::Done);
+    EXPECT_EQ(cookie, "nbys3ce5fzyryotqhd6hn6rcukkonq3powrm");
+    EXPECT_EQ(b.size(), 0u);
+    // The parameters, one byte at a time, followed by a state byte in the same append.
+    auto msg = framed(kParams);
+    std::string json;
+    for (std::size_t i = 0; i + 1 < msg.size(); ++i) {
+        ASSERT_TRUE(b.append({&msg[i], 1}));
+        ASSERT_EQ(b.take_json(json, why), Take::NeedMore) << i;
+    }
+    const std::uint8_t tail[] = {msg.back(), 4};
+    ASSERT_TRUE(b.append(tail));
+    ASSERT_EQ(b.take_json(json, why), Take::Done);
+    EXPECT_EQ(json, kParams);
+    std::int8_t st = 0;
+    ASSERT_EQ(b.take_state(st), Take::Done);
+    EXPECT_EQ(st, static_cast<std::int8_t>(ustcp::iperf3::StateByte::TestEnd));
+    EXPECT_EQ(b.take_state(st), Take::NeedMore);
+}
+
+TEST(Iperf3Control, BadCookiesAndLengths) {
+    std::string cookie;
+    std::string why;
+    for (std::string_view bad : {std::string_view("nbys3ce5fzyryotqhd6hn6rcukkonq3powrmX", 37),   // no NUL
+                                 std::string_view("nbys3ce5fzyryotqhd6hn6r\ncukkonq3powr\0", 37),  // control char
+                                 std::string_view("nbys3ce5fzyryotqhd6hn6r cukkonq3powr\0", 37)}) {
+        ControlBuffer b;
+        ASSERT_TRUE(b.append(bytes(bad)));
+        EXPECT_EQ(b.take_cookie(cookie, why), Take::Bad);
+        EXPECT_FALSE(why.empty());
+    }
+    std::string json;
+    for (std::vector<std::uint8_t> len : {std::vector<std::uint8_t>{0, 0, 0, 0}, {0xff, 0xff, 0xff, 0xff}, {0, 4, 0, 1}}) {
+        ControlBuffer b;
+        ASSERT_TRUE(b.append(len));
+        EXPECT_EQ(b.take_json(json, why), Take::Bad);
+    }
+    // A flood beyond what one message can need is refused.
+    ControlBuffer b;
+    std::vector<std::uint8_t> big(ustcp::iperf3::kMaxJson + 100);
+    EXPECT_FALSE(b.append(big));
+}
+
+// iperf 2.1.8's header for `iperf -c ... -t 1 -e`, and for `-R` (reverse), from the capture.
+const std::vector<std::uint8_t> kHdr = {
+    0x40, 0x01, 0x00, 0x78, 0, 0, 0, 1, 0, 0, 0x13, 0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x9c,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0, 8, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+TEST(Iperf2Header, TheRealClientsHeader) {
+    ASSERT_EQ(kHdr.size(), 60u);
+    EXPECT_EQ(ustcp::iperf2::header_length(0x40010078), 60u);
+    EXPECT_EQ(ustcp::iperf2::header_length(0), 0u);
+    EXPECT_EQ(ustcp::iperf2::header_length(0x80000000), 24u);
+    auto h = ustcp::iperf2::parse_header(kHdr);
+    ASSERT_TRUE(h) << h.error();
+    EXPECT_TRUE(h->extended);
+    EXPECT_FALSE(h->reverse);
+    EXPECT_FALSE(h->dual);
+    EXPECT_EQ(h->threads, 1u);
+    EXPECT_EQ(h->amount, -100);  // -t 1: 100 units of 10 ms
+    auto r = kHdr;
+    r[0] = 0x44;
+    r[32] = 0x04;  // upperflags HEADER_REVERSE
+    auto hr = ustcp::iperf2::parse_header(r);
+    ASSERT_TRUE(hr);
+    EXPECT_TRUE(hr->reverse);
+    EXPECT_FALSE(ustcp::iperf2::parse_header({kHdr.data(), 30}));  // shorter than its flags say
+    EXPECT_FALSE(ustcp::iperf2::parse_header({kHdr.data(), 10}));
+    // A length field beyond the limit is clamped, not trusted.
+    EXPECT_EQ(ustcp::iperf2::header_length(0x400101fe), 255u);
+    EXPECT_EQ(ustcp::iperf2::header_ack().size(), 28u);
+    EXPECT_EQ(ustcp::iperf2::interval_line("[  1]", 0, 1, 1048576 * 10), "[  1] 0.0000-1.0000 sec  10.00 MBytes  83.89 Mbits/sec");
+}
+
+}  // namespace
