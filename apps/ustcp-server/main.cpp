@@ -14,10 +14,13 @@
 // clones); discard reads and drops; iperf3 and iperf serve the real iperf3 and iperf 2
 // clients (iperf3_app.hpp, iperf2_app.hpp); http (http_app.hpp), welcome and print
 // (seed_apps.hpp) are in files of their own. SIGUSR1 prints the stats per lcore and port, then the
-// totals; they are printed at exit too.
+// totals; they are printed at exit too. `-i` (or `--interactive`) after `--` opens a
+// testpmd-style `ustcp>` console on the main thread (lib/dpdk console.hpp; the main lcore
+// must not be a worker).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +29,7 @@
 
 #include "ustcp/config/load.hpp"
 #include "ustcp/dpdk/capture.hpp"
+#include "ustcp/dpdk/console.hpp"
 #include "ustcp/dpdk/launcher.hpp"
 #include "ustcp/dpdk/runtime.hpp"
 #include "ustcp/engine/engine.hpp"
@@ -93,7 +97,22 @@ void print_lines(std::string_view text) {
     }
 }
 
-int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added) {
+/// Takes -i/--interactive out of the arguments after `--` (lib/config does not know it).
+bool take_interactive(int& argc, char** argv) {
+    bool found = false;
+    int k = 0;
+    for (int i = 0; i < argc; ++i) {
+        if (i > 0 && (std::strcmp(argv[i], "-i") == 0 || std::strcmp(argv[i], "--interactive") == 0)) {
+            found = true;
+            continue;
+        }
+        argv[k++] = argv[i];
+    }
+    argc = k;
+    return found;
+}
+
+int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_added, bool interactive) {
     // Everything that holds DPDK objects lives in this scope and is gone before rte_eal_cleanup().
     auto rt = dpdk::Launcher::create(sc);
     if (!rt) {
@@ -130,6 +149,19 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
                 l.worker_count());
     std::fflush(stdout);
     l.handle_signals();
+    // -i: the console polls on the main thread (Launcher::run's main tick).
+    std::unique_ptr<dpdk::Console> console;
+    if (interactive) {
+        auto c = dpdk::Console::create(l);
+        if (!c) {
+            std::fprintf(stderr, "ustcp-server: %s\n", c.error().c_str());
+            return 2;
+        }
+        console = std::move(*c);
+        std::printf("ustcp-server: interactive: `help` lists the commands, `quit` stops\n");
+        std::fflush(stdout);
+    }
+    const std::function<void()> tick = console ? std::function<void()>([&] { console->poll(); }) : nullptr;
     const bool discard = sc.app.name == config::AppKind::Discard;
     const int rc = l.run([&](const dpdk::EngineSlot& slot) -> std::unique_ptr<dpdk::WorkerApp> {
         switch (sc.app.name) {
@@ -154,7 +186,8 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
             case config::AppKind::Iperf: return std::make_unique<iperf2::Iperf2App>(sc.app.listen);
             default: return std::make_unique<EchoApp>(discard, sc.app.listen);
         }
-    });
+    }, tick);
+    console.reset();  // the terminal as it was
     std::printf("ustcp-server: stopping\n");
     const std::string report = l.final_report();
     std::fwrite(report.data(), 1, report.size(), stdout);
@@ -174,6 +207,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ustcp-server: %s\n", eal.error().c_str());
         return 1;
     }
+    const bool interactive = take_interactive(eal->app_argc, eal->app_argv);
     auto sc = config::load_command_line(eal->app_argc, eal->app_argv);
     if (!sc) {
         const bool help = sc.error().kind == config::ConfigErrorKind::HelpRequested;
@@ -181,7 +215,7 @@ int main(int argc, char** argv) {
         dpdk::stop_eal();
         return help ? 0 : 2;
     }
-    int rc = serve(*sc, eal->added);
+    int rc = serve(*sc, eal->added, interactive);
     dpdk::stop_eal();
     return rc;
 }

@@ -440,7 +440,7 @@ Result<void, std::string> Launcher::Impl::make_engines() {
                            " is not a usable interface (" + std::string(ip::to_string(ok.error())) + ")");
             }
             er.engine = std::make_unique<engine::Engine>(ec, *er.port_if, isn_key, cookie_key);
-            telemetry.add(w.lcore, *er.engine);
+            telemetry.add(w.lcore, *er.engine, i);
         }
     }
     return {};
@@ -610,7 +610,24 @@ void Launcher::Impl::run_worker(WorkerRt& w) {
     w.done.store(true, std::memory_order_release);
 }
 
-int Launcher::run(const AppFactory& make_app) {
+bool Launcher::main_lcore_works() const noexcept {
+    for (const auto& w : impl_->workers) {
+        if (w->lcore == rte_get_main_lcore()) return true;
+    }
+    return false;
+}
+
+const config::StackConfig& Launcher::config() const noexcept { return impl_->cfg; }
+
+Telemetry& Launcher::telemetry() noexcept { return impl_->telemetry; }
+
+std::vector<Launcher::PortRef> Launcher::ports() const {
+    std::vector<PortRef> out;
+    for (const PortRt& p : impl_->ports) out.push_back(PortRef{p.pc->name, p.port_id});
+    return out;
+}
+
+int Launcher::run(const AppFactory& make_app, const std::function<void()>& main_tick) {
     Impl& im = *impl_;
     if (im.ran) return 1;
     im.ran = true;
@@ -645,6 +662,7 @@ int Launcher::run(const AppFactory& make_app) {
             for (const auto& w : im.workers) all_done = all_done && w->done.load(std::memory_order_acquire);
             if (all_done) break;
             im.control();
+            if (main_tick) main_tick();
             ::usleep(1000);
         }
     }

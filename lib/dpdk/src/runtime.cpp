@@ -258,6 +258,7 @@ std::uint16_t DpdkPort::rx_burst(engine::RxFrame* out, std::uint16_t max) noexce
         const std::uint16_t want = std::min<std::uint16_t>(64, static_cast<std::uint16_t>(max - got));
         const std::uint16_t n = rte_eth_rx_burst(port_, queue_, m, want);
         if (n != 0 && capture_ != nullptr) capture_->write(port_, queue_, m, n, Capture::Direction::In);
+        if (n != 0 && trace_ != nullptr) trace_->push(m, n, false);
         for (std::uint16_t i = 0; i < n; ++i) {
             rte_mbuf* b = m[i];
             if (b->nb_segs > 1 && rte_pktmbuf_linearize(b) != 0) {
@@ -474,6 +475,7 @@ std::uint16_t DpdkPort::tx_burst(engine::TxFrame* frames, std::uint16_t n) noexc
             k = add_tx(b, raw, m, first, k);
         }
         if (k != 0 && capture_ != nullptr) capture_->write(port_, queue_, m, k, Capture::Direction::Out);
+        if (k != 0 && trace_ != nullptr) trace_->push(m, k, true);
         const std::uint16_t sent = rte_eth_tx_burst(port_, queue_, m, k);
         if (sent < k) {
             stats_.tx_dropped += k - sent;

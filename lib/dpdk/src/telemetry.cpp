@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 namespace ustcp::dpdk {
 
@@ -66,6 +67,48 @@ std::string endpoint(Ipv4Addr a, std::uint16_t p) { return a.to_string() + ":" +
 
 }  // namespace
 
+void add_published(StatsSnapshot& into, const engine::PublishedStats& p) noexcept {
+    engine::EngineCounters e;
+    tcp::Counters t;
+    engine::PortStats s;
+    p.read(e, t, s);
+    engine::add_counters(into.ec, e);
+    engine::add_counters(into.tc, t);
+    engine::add_counters(into.ps, s);
+    for (std::size_t i = 0; i < into.states.size(); ++i) into.states[i] += p.states[i].load(std::memory_order_relaxed);
+    sum_into(into.ipv4, p.ipv4_drops);
+    sum_into(into.arp, p.arp_drops);
+    sum_into(into.icmp, p.icmp_drops);
+    sum_into(into.neigh, p.neighbour_drops);
+    into.connections += p.connections.load(std::memory_order_relaxed);
+}
+
+namespace {
+/// a -= b word by word, for the all-u64 counter structs.
+template <class T>
+void sub_words(T& a, const T& b) noexcept {
+    static_assert(sizeof(T) % 8 == 0 && std::is_trivially_copyable_v<T>);
+    std::array<std::uint64_t, sizeof(T) / 8> x;
+    std::array<std::uint64_t, sizeof(T) / 8> y;
+    std::memcpy(x.data(), &a, sizeof(T));
+    std::memcpy(y.data(), &b, sizeof(T));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] -= y[i];
+    std::memcpy(static_cast<void*>(&a), x.data(), sizeof(T));
+}
+}  // namespace
+
+StatsSnapshot since(const StatsSnapshot& a, const StatsSnapshot& b) noexcept {
+    StatsSnapshot d = a;
+    sub_words(d.ec, b.ec);
+    sub_words(d.tc, b.tc);
+    sub_words(d.ps, b.ps);
+    sub_words(d.ipv4, b.ipv4);
+    sub_words(d.arp, b.arp);
+    sub_words(d.icmp, b.icmp);
+    sub_words(d.neigh, b.neigh);
+    return d;
+}
+
 struct TelemetryCommands {
     static std::mutex mu;
     static Telemetry* current;
@@ -79,15 +122,7 @@ struct TelemetryCommands {
             if (!p) return -EINVAL;
             only = p->first;
         }
-        engine::EngineCounters ec{};
-        tcp::Counters tc{};
-        engine::PortStats ps{};
-        std::array<std::uint64_t, tcp::kStateCount> states{};
-        std::array<std::uint64_t, ip::kIpv4DropCount> ipv4{};
-        std::array<std::uint64_t, ip::kArpDropCount> arp{};
-        std::array<std::uint64_t, ip::kIcmpDropCount> icmp{};
-        std::array<std::uint64_t, ip::kNeighborDropCount> neigh{};
-        std::uint64_t conns = 0;
+        StatsSnapshot tot;
         rte_tel_data* lcores = rte_tel_data_alloc();
         if (lcores != nullptr) rte_tel_data_start_array(lcores, RTE_TEL_INT_VAL);
         bool found = !only;
@@ -95,21 +130,9 @@ struct TelemetryCommands {
             if (lcores != nullptr) rte_tel_data_add_array_int(lcores, static_cast<int>(l.lcore));
             if (only && *only != l.lcore) continue;
             found = true;
-            const engine::PublishedStats& p = l.engine->published();
-            engine::EngineCounters e;
-            tcp::Counters t;
-            engine::PortStats s;
-            p.read(e, t, s);
-            engine::add_counters(ec, e);
-            engine::add_counters(tc, t);
-            engine::add_counters(ps, s);
-            for (std::size_t i = 0; i < states.size(); ++i) states[i] += p.states[i].load(std::memory_order_relaxed);
-            sum_into(ipv4, p.ipv4_drops);
-            sum_into(arp, p.arp_drops);
-            sum_into(icmp, p.icmp_drops);
-            sum_into(neigh, p.neighbour_drops);
-            conns += p.connections.load(std::memory_order_relaxed);
+            add_published(tot, l.engine->published());
         }
+        const auto& [ec, tc, ps, states, ipv4, arp, icmp, neigh, conns] = tot;
         if (!found) {
             if (lcores != nullptr) rte_tel_data_free(lcores);
             return -EINVAL;
@@ -145,19 +168,16 @@ struct TelemetryCommands {
         std::lock_guard<std::mutex> g(mu);
         auto p = parse_params(params, true);
         if (!p || current == nullptr) return -EINVAL;
-        std::vector<const engine::Engine*> engines;  // one per port the lcore serves
-        for (const Telemetry::Lane& l : current->lanes_) {
-            if (l.lcore == p->first) engines.push_back(l.engine);
-        }
-        if (engines.empty()) return -EINVAL;
+        bool any = false;
+        for (const Telemetry::Lane& l : current->lanes_) any = any || l.lcore == p->first;
+        if (!any) return -EINVAL;
         // rte_telemetry nests one level only, and arrays hold no dicts: each connection is a
         // dict under its index in the walk.
         rte_tel_data_start_dict(d);
         const unsigned from = p->second;
         unsigned index = 0;
         unsigned shown = 0;
-        RcuQsbr& rcu = *current->rcu_;
-        const auto show = [&](const FourTuple& t, const engine::FlowInfo& info) {
+        const auto show = [&](const Telemetry::Lane&, const FourTuple& t, const engine::FlowInfo& info) {
             const unsigned i = index++;
             if (i < from || shown >= Telemetry::kConnsPerReply) return;
             rte_tel_data* c = rte_tel_data_alloc();
@@ -176,11 +196,7 @@ struct TelemetryCommands {
             add_child(d, std::to_string(i).c_str(), c);
             ++shown;
         };
-        // Online only for the walk: the FlowInfo objects stay valid until quiescent().
-        rcu.online(0);
-        for (const engine::Engine* e : engines) e->for_each_flow_concurrent(show);
-        rcu.quiescent(0);
-        rcu.offline(0);
+        current->walk_locked(p->first, show);
         rte_tel_data_add_dict_int(d, "lcore", static_cast<int>(p->first));
         rte_tel_data_add_dict_u64(d, "total", index);
         rte_tel_data_add_dict_int(d, "next", from + shown < index ? static_cast<int>(from + shown) : -1);
@@ -204,9 +220,41 @@ Telemetry::~Telemetry() {
     if (rcu_) rcu_->unregister_reader(0);
 }
 
-void Telemetry::add(unsigned lcore, const engine::Engine& e) {
+void Telemetry::add(unsigned lcore, const engine::Engine& e, std::size_t port) {
     std::lock_guard<std::mutex> g(TelemetryCommands::mu);
-    lanes_.push_back(Lane{lcore, &e});
+    lanes_.push_back(Lane{lcore, &e, port});
+}
+
+std::vector<Telemetry::Lane> Telemetry::lanes() const {
+    std::lock_guard<std::mutex> g(TelemetryCommands::mu);
+    return lanes_;
+}
+
+StatsSnapshot Telemetry::read_lane(std::size_t lane) const {
+    std::lock_guard<std::mutex> g(TelemetryCommands::mu);
+    StatsSnapshot s;
+    if (lane < lanes_.size()) add_published(s, lanes_[lane].engine->published());
+    return s;
+}
+
+void Telemetry::walk_locked(std::optional<unsigned> lcore, const ConnFn& f) const {
+    // Online only for the walk: the FlowInfo objects stay valid until quiescent().
+    rcu_->online(0);
+    for (const Lane& l : lanes_) {
+        if (lcore && *lcore != l.lcore) continue;
+        l.engine->for_each_flow_concurrent([&](const FourTuple& t, const engine::FlowInfo& info) { f(l, t, info); });
+    }
+    rcu_->quiescent(0);
+    rcu_->offline(0);
+}
+
+bool Telemetry::walk_connections(std::optional<unsigned> lcore, const ConnFn& f) const {
+    std::lock_guard<std::mutex> g(TelemetryCommands::mu);
+    bool any = false;
+    for (const Lane& l : lanes_) any = any || !lcore || *lcore == l.lcore;
+    if (!any || !rcu_) return false;
+    walk_locked(lcore, f);
+    return true;
 }
 
 Result<void, std::string> Telemetry::start() {

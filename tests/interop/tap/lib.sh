@@ -67,8 +67,9 @@ tap_start() {
     in_ns ip link set lo up
     # Not through in_ns: $! must be the server itself (ip netns exec execs it), so that
     # signals reach it.
-    # shellcheck disable=SC2046
-    ip netns exec "$NS" "$server" -l "${TAP_EAL_LCORES:-0}" --no-pci --file-prefix="$NS" $(tap_eal_mem) --vdev="net_tap0,iface=$TAP_IF" \
+    # TAP_WRAP: a command the server runs under (console_start's pty relay).
+    # shellcheck disable=SC2046,SC2086
+    ip netns exec "$NS" ${TAP_WRAP:-} "$server" -l "${TAP_EAL_LCORES:-0}" --no-pci --file-prefix="$NS" $(tap_eal_mem) --vdev="net_tap0,iface=$TAP_IF" \
         -- --ip "$USTCP_IP/24" "$@" >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
@@ -335,4 +336,39 @@ client_wait() {
         tail -60 "$CLIENT_LOG" >&2
     fi
     return "$rc"
+}
+
+# ---- the interactive console (tests/interop/tap/console.sh) ----
+# console_start SERVER [flags]: tap_start with `-i`, the server on a pseudo-terminal
+# (pty_relay.py; SERVER_PID is the relay, which passes signals on and exits with the server's
+# status); waits for the first prompt. console_cmd CMD REGEX: types CMD and waits up to 10 s
+# until what the server printed since matches REGEX (grep -E) and a prompt follows;
+# $WORK/console.out holds that output, carriage returns removed.
+CONSOLE_IN=$WORK/console.in
+console_start() {
+    local server=$1; shift
+    mkfifo "$CONSOLE_IN" || tap_fail "mkfifo"
+    TAP_WRAP="/usr/bin/python3 $(dirname "${BASH_SOURCE[0]}")/pty_relay.py $CONSOLE_IN --" tap_start "$server" "$@" -i
+    console_wait 0 'ustcp> ' || tap_fail "console: no prompt"
+}
+# console_wait FROM REGEX [PROMPT]: the log from byte FROM matches REGEX (and then ends in a
+# prompt when PROMPT is 1); 10 s at most.
+console_wait() {
+    local from=$1 re=$2 prompt=${3:-0}
+    for _ in $(seq 100); do
+        tail -c +$((from + 1)) "$SERVER_LOG" | tr -d '\r' >"$WORK/console.out"
+        if grep -aqE -- "$re" "$WORK/console.out"; then
+            [ "$prompt" = 0 ] && return 0
+            [ "$(tail -c 7 "$WORK/console.out")" = "ustcp> " ] && return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+console_cmd() {
+    local from
+    from=$(stat -c %s "$SERVER_LOG")
+    printf '%s\n' "$1" >"$CONSOLE_IN"
+    console_wait "$from" "$2" 1 || tap_fail "console: '$1' did not print /$2/ (got: $(cat "$WORK/console.out"))"
 }

@@ -47,6 +47,7 @@
 namespace ustcp::dpdk {
 
 class DpdkPort;
+class Telemetry;
 
 /// One engine of one worker: what the App factory and apps are told.
 struct EngineSlot {
@@ -91,7 +92,21 @@ public:
     /// Runs every worker until request_stop() or every application finished(), then the
     /// graceful shutdown. Returns 0, or 1 when an application's start() failed (the error
     /// is in final_report()). Once per Launcher.
-    int run(const AppFactory& make_app);
+    int run(const AppFactory& make_app, const std::function<void()>& main_tick = {});
+    /// `main_tick`, when given, is called on the main thread about every millisecond while the
+    /// workers poll (the console); only when the main lcore is not a worker (main_lcore_works()).
+    [[nodiscard]] bool main_lcore_works() const noexcept;
+
+    /// The configuration running (after create()'s defaults).
+    [[nodiscard]] const config::StackConfig& config() const noexcept;
+    /// The counters and connections of every engine, for readers on other threads.
+    [[nodiscard]] Telemetry& telemetry() noexcept;
+    struct PortRef {
+        std::string name;     ///< the [[port]]'s name
+        std::uint16_t ethdev;
+    };
+    /// The ports, in config order (Telemetry::Lane::port indexes them).
+    [[nodiscard]] std::vector<PortRef> ports() const;
 
     /// SIGINT and SIGTERM call request_stop(), SIGUSR1 request_stats(), until this Launcher
     /// is destroyed (the handlers only store to lock-free atomics).

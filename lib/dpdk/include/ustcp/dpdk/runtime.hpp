@@ -22,6 +22,7 @@
 #include "ustcp/base/time.hpp"
 #include "ustcp/dpdk/capture.hpp"
 #include "ustcp/dpdk/fragments.hpp"
+#include "ustcp/dpdk/trace.hpp"
 #include "ustcp/engine/port.hpp"
 
 struct rte_mempool;
@@ -145,6 +146,9 @@ public:
     /// Frames of this queue go to `c` too (nullptr: no capture). `c` may be shared by every
     /// port and lcore and must outlive its use here.
     void set_capture(Capture* c) noexcept { capture_ = c; }
+    /// Frames of this queue are also offered to `t` (trace.hpp; nullptr: none), which must
+    /// outlive its use here; this port's lcore is its only producer.
+    void set_trace(TraceRing* t) noexcept { trace_ = t; }
     /// Frees the fragments of datagrams still being reassembled (at shutdown, before checking
     /// that every mbuf is back in its pool).
     void drop_held_fragments() noexcept;
@@ -175,6 +179,7 @@ private:
     PortInfo info_;
     engine::PortStats stats_;
     Capture* capture_ = nullptr;
+    TraceRing* trace_ = nullptr;
     std::unique_ptr<Reassembler> reassembler_;
     std::string reassembly_error_;
 };

@@ -25,8 +25,11 @@
 // command: after stop() the commands answer with no lcores.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,25 @@
 #include "ustcp/engine/reclaim.hpp"
 
 namespace ustcp::dpdk {
+
+/// Counters summed over some engines' published copies (what /ustcp/stats and the console's
+/// `show stats` print). Counters only grow; `states` and `connections` are gauges.
+struct StatsSnapshot {
+    engine::EngineCounters ec{};
+    tcp::Counters tc{};
+    engine::PortStats ps{};
+    std::array<std::uint64_t, tcp::kStateCount> states{};
+    std::array<std::uint64_t, ip::kIpv4DropCount> ipv4{};
+    std::array<std::uint64_t, ip::kArpDropCount> arp{};
+    std::array<std::uint64_t, ip::kIcmpDropCount> icmp{};
+    std::array<std::uint64_t, ip::kNeighborDropCount> neigh{};
+    std::uint64_t connections = 0;
+};
+
+/// Adds one engine's published counters to `into` (any thread).
+void add_published(StatsSnapshot& into, const engine::PublishedStats& p) noexcept;
+/// `a` minus `b`, counter by counter (the gauges are `a`'s): what changed since a baseline.
+[[nodiscard]] StatsSnapshot since(const StatsSnapshot& a, const StatsSnapshot& b) noexcept;
 
 class Telemetry {
 public:
@@ -49,8 +71,8 @@ public:
 
     /// The grace periods every engine's flow table must use (EngineConfig::readers).
     [[nodiscard]] engine::ReclaimerRef readers() noexcept { return engine::ReclaimerRef(*rcu_); }
-    /// An engine on `lcore`; it must stay alive until stop().
-    void add(unsigned lcore, const engine::Engine& e);
+    /// An engine on `lcore` serving config port `port`; it must stay alive until stop().
+    void add(unsigned lcore, const engine::Engine& e, std::size_t port = 0);
     /// Registers the commands (once per process; later calls only publish the new engines).
     /// Errors: rte_telemetry's, or telemetry disabled (--no-telemetry).
     Result<void, std::string> start();
@@ -60,10 +82,24 @@ public:
     struct Lane {
         unsigned lcore;
         const engine::Engine* engine;
+        std::size_t port;
     };
+
+    // The reading side shared by the telemetry commands and the console (any thread; they
+    // serialise among themselves on the commands' mutex, never with the workers).
+    /// The engines known now, in the order they were added.
+    [[nodiscard]] std::vector<Lane> lanes() const;
+    /// The counters of one lane (by its index in lanes()), read from its published copy.
+    [[nodiscard]] StatsSnapshot read_lane(std::size_t lane) const;
+    /// f(lane, tuple, info) for every connection of the lanes on `lcore` (every lane when
+    /// nullopt), walked as the QSBR reader, online only during the walk: `info` is valid only
+    /// inside f. Returns false when `lcore` serves no lane.
+    using ConnFn = std::function<void(const Lane&, const FourTuple&, const engine::FlowInfo&)>;
+    bool walk_connections(std::optional<unsigned> lcore, const ConnFn& f) const;
 
 private:
     friend struct TelemetryCommands;
+    void walk_locked(std::optional<unsigned> lcore, const ConnFn& f) const;  // under the mutex
     std::unique_ptr<RcuQsbr> rcu_;
     std::vector<Lane> lanes_;  // under the commands' mutex once started
 };
