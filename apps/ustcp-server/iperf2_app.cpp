@@ -52,6 +52,8 @@ Result<Header, std::string> parse_header(std::span<const std::uint8_t> b) {
     h.amount = static_cast<std::int32_t>(be32(b.data() + 20));
     h.extended = (h.flags & kHeaderExtend) != 0;
     h.dual = (h.flags & kHeaderVersion1) != 0;
+    h.run_now = (h.flags & kHeaderRunNow) != 0;
+    h.port = static_cast<std::uint16_t>(be32(b.data() + 8));
     if (h.extended && b.size() >= 36) h.reverse = (be32(b.data() + 32) >> 16 & kUpperReverse) != 0;
     if (h.threads == 0 || h.threads > 4096) h.threads = 1;
     return h;
@@ -129,27 +131,73 @@ void Iperf2App::on_header(engine::Engine& e, tcp::Connection& c, Flow& f) {
         return;
     }
     f.hdr = *h;
-    if (f.hdr.dual) say(id_of(f.id) + " dual test (-d/-r) asked for: not served, the data is counted");
+    if (f.hdr.dual && f.hdr.port == 0) f.hdr.dual = false;
+    if (f.hdr.dual) {
+        say(id_of(f.id) + " dual test: connecting back to port " + std::to_string(f.hdr.port) +
+            (f.hdr.run_now ? " now (-d)" : " after the test (-r)"));
+        if (f.hdr.run_now) backs_.push_back({c.tuple().remote_addr, f.hdr.port, f.hdr.amount, e.now(), 0});
+    }
     Group& g = groups_[c.tuple().remote_addr.value()];
     if (g.expected == 0) {
-        g.expected = f.hdr.threads;
+        g.expected = f.hdr.threads * (f.hdr.dual && f.hdr.run_now ? 2 : 1);  // -d: [SUM] of both ways
         g.start = f.start;
     }
     if (f.hdr.reverse) {
         f.bytes = 0;  // what we send is what counts
-        f.sending = true;
-        // At most an hour: the header is not trusted further.
-        if (f.hdr.amount < 0) {
-            f.send_until = e.now() + Duration::millis(std::min<std::int64_t>(-static_cast<std::int64_t>(f.hdr.amount), 360000) * 10);
-        }
-        else f.send_left = static_cast<std::uint64_t>(f.hdr.amount);
-        if (f.hdr.amount == 0) f.send_until = e.now() + Duration::seconds(10);
+        start_sending(e, f, f.hdr.amount);
         say(id_of(f.id) + " reverse: the server sends");
         fill(e, c, f);
     } else if (f.hdr.extended) {
         const auto ack = header_ack();
         (void)c.send(e.ctx(), e.now(), wire::Bytes(ack.data(), ack.size()));
     }
+}
+
+void Iperf2App::start_sending(engine::Engine& e, Flow& f, std::int32_t amount) {
+    f.sending = true;
+    // At most an hour: the header is not trusted further.
+    if (amount < 0) {
+        f.send_until = e.now() + Duration::millis(std::min<std::int64_t>(-static_cast<std::int64_t>(amount), 360000) * 10);
+    } else {
+        f.send_left = static_cast<std::uint64_t>(amount);
+    }
+    if (amount == 0) f.send_until = e.now() + Duration::seconds(10);
+}
+
+void Iperf2App::connect_back(engine::Engine& e, const Back& b) {
+    auto r = e.connect(b.remote, b.port);
+    if (!r) {
+        say("dual test: connecting back to " + b.remote.to_string() + " port " + std::to_string(b.port) + " failed");
+        return;
+    }
+    tcp::Connection& c = **r;
+    Flow& f = flows_[&c];
+    f.id = next_id_++;
+    f.back = true;
+    f.header_done = true;
+    f.hdr.reverse = true;  // we send; what comes in is not counted
+    f.hdr.amount = b.amount;
+    f.hdr.port = b.port;
+    f.tries = b.tries;
+    f.start = e.now();
+    f.next_report = tcp::kNever;
+    e.touch(c);
+    e.flush(e.now());
+}
+
+void Iperf2App::on_connected(engine::Engine& e, tcp::Connection& c) {
+    auto it = flows_.find(&c);
+    if (it == flows_.end()) return;
+    Flow& f = it->second;
+    f.connected = true;
+    f.start = e.now();
+    f.next_report = f.start + Duration::seconds(1);
+    start_sending(e, f, f.hdr.amount);
+    next_due_ = std::min({next_due_, f.next_report, f.send_until});
+    const FourTuple& t = c.tuple();
+    say(id_of(f.id) + " local " + t.local_addr.to_string() + " port " + std::to_string(t.local_port) +
+        " connected with " + t.remote_addr.to_string() + " port " + std::to_string(t.remote_port) + " (reverse)");
+    fill(e, c, f);
 }
 
 void Iperf2App::fill(engine::Engine& e, tcp::Connection& c, Flow& f) {
@@ -180,6 +228,7 @@ void Iperf2App::finish(engine::Engine& e, tcp::Connection& c, Flow& f, bool live
         (void)c.close(e.ctx(), e.now());
         e.touch(c);
     }
+    if (f.hdr.dual && !f.hdr.run_now && !f.back) backs_.push_back({c.tuple().remote_addr, f.hdr.port, f.hdr.amount, e.now(), 0});
     auto git = groups_.find(c.tuple().remote_addr.value());
     if (git == groups_.end()) return;
     Group& g = git->second;
@@ -193,6 +242,14 @@ void Iperf2App::finish(engine::Engine& e, tcp::Connection& c, Flow& f, bool live
 }
 
 void Iperf2App::after_poll(engine::Engine& e) {
+    if (!backs_.empty()) {
+        std::vector<Back> backs = std::move(backs_);
+        backs_.clear();
+        for (const Back& b : backs) {
+            if (e.now() >= b.not_before) connect_back(e, b);
+            else backs_.push_back(b);
+        }
+    }
     if (e.now() < next_due_) return;
     next_due_ = tcp::kNever;
     for (auto& [c, f] : flows_) {
@@ -215,6 +272,12 @@ void Iperf2App::after_poll(engine::Engine& e) {
 void Iperf2App::on_closed(engine::Engine& e, tcp::Connection& c) {
     auto it = flows_.find(&c);
     if (it == flows_.end()) return;
+    Flow& f = it->second;
+    if (f.back && !f.connected && f.tries < 30) {  // refused: the listener is not up yet
+        backs_.push_back({c.tuple().remote_addr, f.hdr.port, f.hdr.amount, e.now() + Duration::millis(100), f.tries + 1});
+        flows_.erase(it);
+        return;
+    }
     if (!it->second.done) finish(e, c, it->second, false);  // reset or timed out: report what came
     flows_.erase(it);
 }

@@ -10,8 +10,13 @@
 //   version words and rates.
 // The server answers an extended header with a 28-byte acknowledgement (type 2, length 28,
 // its version 2.1.8), except in a reverse test, where it sends data for the header's amount
-// and then its FIN. Otherwise it reads until the client's FIN. Dual tests (-d/-r, where the
-// server connects back to the client) are not served: the data is counted, nothing connects.
+// and then its FIN. Otherwise it reads until the client's FIN. Dual tests (HEADER_VERSION1:
+// -d and -r): the server also connects back to the client at the header's port (word 3, the
+// client's -L, 5001 by default), at once when RUN_NOW (0x1, -d) is set, else (-r) once the
+// client's test has ended, and sends for the header's amount, then its FIN. iperf 2.1.8
+// sends no header on that connection (a capture shows the pattern "0123..." from the first
+// byte), and neither does this server. The client may open its listener only after its
+// connection is up: a refused connect-back is retried every 100 ms, 30 times.
 //
 // The server prints iperf's lines for each connection: "connected with", one interval line
 // a second, and the summary; a [SUM] line when every stream of a -P group has ended (on one
@@ -36,6 +41,7 @@ inline constexpr std::uint32_t kHeaderExtend = 0x40000000;
 inline constexpr std::uint32_t kHeaderVersion2 = 0x04000000;
 inline constexpr std::uint32_t kHeaderLenBit = 0x00010000;
 inline constexpr std::uint32_t kHeaderLenMask = 0x000001fe;
+inline constexpr std::uint32_t kHeaderRunNow = 0x00000001;  ///< dual: connect back at once (-d)
 inline constexpr std::uint16_t kUpperReverse = 0x0400;
 inline constexpr std::size_t kMaxHeader = 256;
 
@@ -47,6 +53,8 @@ struct Header {
     bool extended = false;
     bool reverse = false;
     bool dual = false;
+    bool run_now = false;          ///< dual: at once (-d), else after the client's test (-r)
+    std::uint16_t port = 0;        ///< dual: the client's listening port
 };
 
 /// How many bytes the header starting with `first4` takes (0: no header, old clients
@@ -68,6 +76,7 @@ public:
     void on_readable(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
     void on_writable(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
     void on_peer_closed(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
+    void on_connected(engine::Engine& e, tcp::Connection& c) override;
     void on_closed(engine::Engine& e, tcp::Connection& c) override;
     void after_poll(engine::Engine& e) override;
 
@@ -85,6 +94,16 @@ private:
         std::uint64_t send_left = 0;     // reverse: bytes left (amount mode)
         bool sending = false;
         bool done = false;               // summary printed
+        bool back = false;               // our connect-back of a dual test
+        bool connected = false;
+        int tries = 0;                   // connect-back: attempts so far
+    };
+    struct Back {                        // a connect-back to open (outside the callbacks)
+        Ipv4Addr remote;
+        std::uint16_t port = 0;
+        std::int32_t amount = 0;
+        Instant not_before;              // a retry: the client's listener may not be up yet
+        int tries = 0;
     };
     struct Group {                       // the streams of one -P test
         std::uint32_t expected = 0;
@@ -96,12 +115,16 @@ private:
     void handle(engine::Engine& e, tcp::Connection& c);
     void on_header(engine::Engine& e, tcp::Connection& c, Flow& f);
     void fill(engine::Engine& e, tcp::Connection& c, Flow& f);
+    /// Starts sending for `amount` (the header's), from now.
+    void start_sending(engine::Engine& e, Flow& f, std::int32_t amount);
+    void connect_back(engine::Engine& e, const Back& b);
     /// Prints the summary; closes the connection when `live` (not from on_closed).
     void finish(engine::Engine& e, tcp::Connection& c, Flow& f, bool live);
 
     std::vector<std::uint16_t> ports_;
     std::unordered_map<tcp::Connection*, Flow> flows_;
     std::unordered_map<std::uint32_t, Group> groups_;  // by client address
+    std::vector<Back> backs_;
     std::vector<std::uint8_t> pattern_;
     std::vector<std::uint8_t> scratch_;
     int next_id_ = 1;

@@ -157,6 +157,23 @@ TEST(Iperf2Header, TheRealClientsHeader) {
     auto hr = ustcp::iperf2::parse_header(r);
     ASSERT_TRUE(hr);
     EXPECT_TRUE(hr->reverse);
+    // `iperf -c ... -t 1 -d -L 6001` (capture): HEADER_VERSION1 | RUN_NOW, port 6001; -r: no RUN_NOW.
+    auto d = kHdr;
+    d[0] = 0xc0;
+    d[3] = 0x79;
+    d[10] = 0x17;
+    d[11] = 0x71;
+    auto hd = ustcp::iperf2::parse_header(d);
+    ASSERT_TRUE(hd);
+    EXPECT_TRUE(hd->dual);
+    EXPECT_TRUE(hd->run_now);
+    EXPECT_EQ(hd->port, 6001);
+    EXPECT_EQ(hd->amount, -100);
+    d[3] = 0x78;
+    auto hrr = ustcp::iperf2::parse_header(d);
+    ASSERT_TRUE(hrr);
+    EXPECT_TRUE(hrr->dual);
+    EXPECT_FALSE(hrr->run_now);
     EXPECT_FALSE(ustcp::iperf2::parse_header({kHdr.data(), 30}));  // shorter than its flags say
     EXPECT_FALSE(ustcp::iperf2::parse_header({kHdr.data(), 10}));
     // A length field beyond the limit is clamped, not trusted.

@@ -6,6 +6,7 @@
 #    a second client during a test is told the server is busy (ACCESS_DENIED);
 #  - iperf 2 -c -t 2 -P 4 -i 1 -e: exits 0, prints a [SUM] bandwidth line, and the bytes it
 #    reports are within 2% of the bytes the server counted; iperf -R: the server sends;
+#    -d and -r: the server connects back and both directions report bytes;
 #    -l 8K; random bytes instead of a header are counted and the server stays up;
 #  - a malformed control message (bad cookie, oversized JSON length) closes the connection
 #    with a logged reason, and a real test still completes afterwards;
@@ -101,6 +102,25 @@ echo "ok: iperf -t 2 -P 4 -i 1 -e (client $client bytes, server $server bytes)"
 in_ns timeout 60 iperf -c "$USTCP_IP" -t 2 -R -e >"$WORK/iperf2r.out" 2>&1 || tap_fail "iperf -R: exit $?: $(cat "$WORK/iperf2r.out")"
 grep -q 'sec .*bits/sec' "$WORK/iperf2r.out" || tap_fail "iperf -R: no bandwidth line: $(cat "$WORK/iperf2r.out")"
 echo "ok: iperf -R"
+# Dual tests: -d (both ways at once) and -r (one way, then the other). The server connects
+# back to the client's listener (port 5001 in the namespace); the client prints a bandwidth
+# line for each connection, the one it accepted with bytes > 0.
+for mode in d r; do
+    in_ns timeout 60 iperf -c "$USTCP_IP" -t 2 "-$mode" >"$WORK/iperf2$mode.out" 2>&1 ||
+        tap_fail "iperf -$mode: exit $?: $(cat "$WORK/iperf2$mode.out")"
+    cat "$WORK/iperf2$mode.out"
+    python3 - "$WORK/iperf2$mode.out" <<'PY' || tap_fail "iperf -$mode: not both directions: $(cat "$WORK/iperf2$mode.out")"
+import re, sys
+out = open(sys.argv[1]).read()
+# "[  2] local 10.x port 5001 connected with 198.18.0.2 port 32768": what the server opened.
+back = re.findall(r"^\[ *(\d+)\] local \S+ port 5001 connected with", out, re.M)
+fwd = re.findall(r"^\[ *(\d+)\] local \S+ port \d+ connected with \S+ port 5001", out, re.M)
+sums = {i: float(v) for i, v in re.findall(r"^\[ *(\d+)\] 0\.0000-[0-9.]+ sec +([0-9.]+) \w*Bytes +[0-9.]+ \w*bits/sec", out, re.M)}
+assert len(back) == 1 and len(fwd) == 1, (back, fwd)
+assert back[0] in sums and fwd[0] in sums and sums[back[0]] > 0 and sums[fwd[0]] > 0, sums
+PY
+    echo "ok: iperf -$mode: both directions"
+done
 in_ns timeout 60 iperf -c "$USTCP_IP" -t 1 -l 8K >"$WORK/iperf2l.out" 2>&1 || tap_fail "iperf -l 8K: exit $?: $(cat "$WORK/iperf2l.out")"
 grep -q 'sec .*bits/sec' "$WORK/iperf2l.out" || tap_fail "iperf -l 8K: no bandwidth line: $(cat "$WORK/iperf2l.out")"
 echo "ok: iperf -l 8K"
