@@ -43,6 +43,20 @@ EngineConfig config(Ipv4Addr addr) {
     return c;
 }
 
+/// Two SimPorts joined into one wire, A (kMacA) and B (kMacB), each on its own heap pool, and
+/// the virtual clock the tests drive them with.
+struct Wire {
+    explicit Wire(std::size_t blocks, PortCaps caps = {})
+        : pool_a(blocks, 2048), pool_b(blocks, 2048), pa(kMacA, pool_a, caps), pb(kMacB, pool_b, caps) {
+        SimPort::link(pa, pb);
+    }
+    tcp::HeapBuffers pool_a;
+    tcp::HeapBuffers pool_b;
+    SimPort pa;
+    SimPort pb;
+    Instant now = Instant::from_nanos(1'000'000'000);
+};
+
 /// Echo: everything read is sent back (zero copy: the received buffers themselves).
 struct Echo : App {
     void on_readable(Engine& e, tcp::Connection& c) override {
@@ -175,26 +189,21 @@ void run(Engine& a, Engine& b, SimPort& pa, SimPort& pb, Instant& now, const Cli
 }  // namespace
 
 TEST(Engine, EchoOverALossyWireResolvesArpAndReturnsEveryBuffer) {
-    tcp::HeapBuffers pool_a(4096, 2048);
-    tcp::HeapBuffers pool_b(4096, 2048);
-    SimPort pa(kMacA, pool_a);
-    SimPort pb(kMacB, pool_b);
-    SimPort::link(pa, pb);
+    Wire w(4096);
     int n = 0;
-    pa.drop = [&](const std::vector<std::uint8_t>&) { return ++n % 17 == 0; };  // 1 in 17 lost
-    Instant now = Instant::from_nanos(1'000'000'000);
+    w.pa.drop = [&](const std::vector<std::uint8_t>&) { return ++n % 17 == 0; };  // 1 in 17 lost
     Client client;
     for (std::uint32_t i = 0; i < 300000; ++i) client.data += static_cast<char>('a' + (i * 7919u) % 26u);
     Echo echo;
     {
-        Engine a(config(kIpA), pa, key(1), key(2));
-        Engine b(config(kIpB), pb, key(3), key(4));
+        Engine a(config(kIpA), w.pa, key(1), key(2));
+        Engine b(config(kIpB), w.pb, key(3), key(4));
         a.set_app(&client);
         b.set_app(&echo);
         ASSERT_TRUE(b.listen(7));
         ASSERT_TRUE(a.connect(kIpB, 7));
-        a.flush(now);
-        run(a, b, pa, pb, now, client);
+        a.flush(w.now);
+        run(a, b, w.pa, w.pb, w.now, client);
         EXPECT_TRUE(client.connected);
         EXPECT_EQ(client.got.size(), client.data.size());
         EXPECT_EQ(client.got, client.data);
@@ -204,18 +213,18 @@ TEST(Engine, EchoOverALossyWireResolvesArpAndReturnsEveryBuffer) {
         EXPECT_GE(b.counters().arp_replies_sent, 1u);
         // Let the server's side finish its close (LAST-ACK), then nothing is left.
         for (int i = 0; i < 200000 && b.connections() > 0; ++i) {
-            a.poll(now);
-            b.poll(now);
-            now = now + Duration::millis(5);
+            a.poll(w.now);
+            b.poll(w.now);
+            w.now = w.now + Duration::millis(5);
         }
         EXPECT_EQ(b.connections(), 0u);
         EXPECT_EQ(b.counters().connections_closed, 1u);
         EXPECT_GT(a.tcp_counters().retransmits + a.tcp_counters().fast_retransmits, 0u);
-        a.abort_all(now);  // A's TIME-WAIT
+        a.abort_all(w.now);  // A's TIME-WAIT
         EXPECT_EQ(a.connections(), 0u);
     }
-    EXPECT_EQ(pool_a.in_use(), 0u);
-    EXPECT_EQ(pool_b.in_use(), 0u);
+    EXPECT_EQ(w.pool_a.in_use(), 0u);
+    EXPECT_EQ(w.pool_b.in_use(), 0u);
 }
 
 namespace {
@@ -326,16 +335,11 @@ TEST(Engine, FreesHeldSegmentsWhenResolutionFails) {
 }
 
 TEST(Engine, TimersComeFromTheWheelAndStatesAreCounted) {
-    tcp::HeapBuffers pool_a(1024, 2048);
-    tcp::HeapBuffers pool_b(1024, 2048);
-    SimPort pa(kMacA, pool_a);
-    SimPort pb(kMacB, pool_b);
-    SimPort::link(pa, pb);
-    Instant now = Instant::from_nanos(1'000'000'000);
+    Wire w(1024);
     EngineConfig ca = config(kIpA);
     ca.tcp.msl = Duration::seconds(1);
-    Engine a(ca, pa, key(1), key(2));
-    Engine b(config(kIpB), pb, key(3), key(4));
+    Engine a(ca, w.pa, key(1), key(2));
+    Engine b(config(kIpB), w.pb, key(3), key(4));
     Client client;
     client.data = "hello";
     Echo echo;
@@ -343,37 +347,37 @@ TEST(Engine, TimersComeFromTheWheelAndStatesAreCounted) {
     b.set_app(&echo);
     ASSERT_TRUE(b.listen(7));
     ASSERT_TRUE(a.connect(kIpB, 7));
-    a.flush(now);
+    a.flush(w.now);
     // The client closes once the echo is back, first: TIME-WAIT for 2 * MSL, ended by its
     // timer on the wheel.
     const auto time_wait = static_cast<std::size_t>(tcp::State::TimeWait);
     for (int i = 0; i < 5000 && a.states()[time_wait] == 0; ++i) {
-        a.poll(now);
-        b.poll(now);
-        now = now + Duration::millis(1);
+        a.poll(w.now);
+        b.poll(w.now);
+        w.now = w.now + Duration::millis(1);
     }
     ASSERT_EQ(client.got, "hello");
     EXPECT_EQ(a.states()[time_wait], 1u);
     EXPECT_EQ(a.connections(), 1u);
-    const Instant tw = now;
-    while (a.connections() > 0 && now < tw + Duration::seconds(3)) {
-        a.poll(now);
-        b.poll(now);
-        now = now + Duration::millis(1);
+    const Instant tw = w.now;
+    while (a.connections() > 0 && w.now < tw + Duration::seconds(3)) {
+        a.poll(w.now);
+        b.poll(w.now);
+        w.now = w.now + Duration::millis(1);
     }
     EXPECT_EQ(a.connections(), 0u);
-    EXPECT_GE(now - tw, Duration::millis(1990));  // not early
-    EXPECT_LE(now - tw, Duration::millis(2010));  // within a tick or so
+    EXPECT_GE(w.now - tw, Duration::millis(1990));  // not early
+    EXPECT_LE(w.now - tw, Duration::millis(2010));  // within a tick or so
     EXPECT_EQ(a.states()[time_wait], 0u);
     // Published for other threads within a millisecond of polling.
-    a.poll(now + Duration::millis(2));
+    a.poll(w.now + Duration::millis(2));
     EngineCounters ec;
     tcp::Counters tc;
     PortStats ps;
     a.published().read(ec, tc, ps);
     EXPECT_EQ(ec.connections_closed, 1u);
     EXPECT_EQ(tc.segs_out, a.tcp_counters().segs_out);
-    EXPECT_EQ(ps.tx_frames, pa.stats().tx_frames);
+    EXPECT_EQ(ps.tx_frames, w.pa.stats().tx_frames);
     EXPECT_EQ(a.published().connections.load(), 0u);
 }
 
@@ -429,14 +433,9 @@ TEST(Engine, AFlowSlotIsReusedOnlyAfterReadersReportQuiescence) {
 }
 
 TEST(Engine, TsoSendsLargeSegmentsThePortCutsAtTheMss) {
-    tcp::HeapBuffers pool_a(8192, 2048);
-    tcp::HeapBuffers pool_b(8192, 2048);
     PortCaps caps;
     caps.tx_tso = true;
-    SimPort pa(kMacA, pool_a, caps);
-    SimPort pb(kMacB, pool_b, caps);
-    SimPort::link(pa, pb);
-    Instant now = Instant::from_nanos(1'000'000'000);
+    Wire w(8192, caps);
     Client client;
     for (std::uint32_t i = 0; i < 1'000'000; ++i) client.data += static_cast<char>('a' + (i * 7919u) % 26u);
     Echo echo;
@@ -446,53 +445,48 @@ TEST(Engine, TsoSendsLargeSegmentsThePortCutsAtTheMss) {
         ca.tcp.send_buffer = 1u << 20;
         EngineConfig cb = config(kIpB);
         cb.tso_max = 64000;
-        Engine a(ca, pa, key(1), key(2));
-        Engine b(cb, pb, key(3), key(4));
+        Engine a(ca, w.pa, key(1), key(2));
+        Engine b(cb, w.pb, key(3), key(4));
         a.set_app(&client);
         b.set_app(&echo);
         ASSERT_TRUE(b.listen(7));
         ASSERT_TRUE(a.connect(kIpB, 7));
-        a.flush(now);
-        run(a, b, pa, pb, now, client);
+        a.flush(w.now);
+        run(a, b, w.pa, w.pb, w.now, client);
         EXPECT_EQ(client.got, client.data);
-        EXPECT_GT(pa.tso_frames, 0u);  // both directions sent super-segments ...
-        EXPECT_GT(pb.tso_frames, 0u);
-        EXPECT_LE(pa.largest_frame, 1514u);  // ... and the wire saw MSS-sized frames only
-        EXPECT_LE(pb.largest_frame, 1514u);
+        EXPECT_GT(w.pa.tso_frames, 0u);  // both directions sent super-segments ...
+        EXPECT_GT(w.pb.tso_frames, 0u);
+        EXPECT_LE(w.pa.largest_frame, 1514u);  // ... and the wire saw MSS-sized frames only
+        EXPECT_LE(w.pb.largest_frame, 1514u);
         EXPECT_EQ(b.tcp_counters().drop_bad_checksum + a.tcp_counters().drop_bad_checksum, 0u);
-        a.abort_all(now);
-        b.abort_all(now);
+        a.abort_all(w.now);
+        b.abort_all(w.now);
     }
-    EXPECT_EQ(pool_a.in_use(), 0u);
-    EXPECT_EQ(pool_b.in_use(), 0u);
+    EXPECT_EQ(w.pool_a.in_use(), 0u);
+    EXPECT_EQ(w.pool_b.in_use(), 0u);
 }
 
 TEST(Engine, WithoutTsoEverySegmentIsAtMostOneMss) {
-    tcp::HeapBuffers pool_a(8192, 2048);
-    tcp::HeapBuffers pool_b(8192, 2048);
-    SimPort pa(kMacA, pool_a);  // no TSO offered: tso_max is ignored
-    SimPort pb(kMacB, pool_b);
-    SimPort::link(pa, pb);
-    Instant now = Instant::from_nanos(1'000'000'000);
+    Wire w(8192);  // no TSO offered: tso_max is ignored
     Client client;
     client.data.assign(200'000, 'x');
     Echo echo;
     {
         EngineConfig ca = config(kIpA);
         ca.tso_max = 64000;
-        Engine a(ca, pa, key(1), key(2));
-        Engine b(config(kIpB), pb, key(3), key(4));
+        Engine a(ca, w.pa, key(1), key(2));
+        Engine b(config(kIpB), w.pb, key(3), key(4));
         a.set_app(&client);
         b.set_app(&echo);
         ASSERT_TRUE(b.listen(7));
         ASSERT_TRUE(a.connect(kIpB, 7));
-        a.flush(now);
-        run(a, b, pa, pb, now, client);
+        a.flush(w.now);
+        run(a, b, w.pa, w.pb, w.now, client);
         EXPECT_EQ(client.got, client.data);
-        EXPECT_EQ(pa.tso_frames, 0u);
-        EXPECT_LE(pa.largest_frame, 1514u);
-        a.abort_all(now);
-        b.abort_all(now);
+        EXPECT_EQ(w.pa.tso_frames, 0u);
+        EXPECT_LE(w.pa.largest_frame, 1514u);
+        a.abort_all(w.now);
+        b.abort_all(w.now);
     }
 }
 
@@ -541,12 +535,7 @@ TEST(Engine, AnswersAReassembledEchoAboveTheMtuOnlyWhenThePortFragments) {
 }
 
 TEST(Engine, AWriterBlockedForWantOfBuffersHearsWritableWhenTheyReturn) {
-    tcp::HeapBuffers pool_a(1024, 2048);
-    tcp::HeapBuffers pool_b(1024, 2048);
-    SimPort pa(kMacA, pool_a);
-    SimPort pb(kMacB, pool_b);
-    SimPort::link(pa, pb);
-    Instant now = Instant::from_nanos(1'000'000'000);
+    Wire w(1024);
     struct Writer : App {
         int writable = 0;
         bool sent = false;
@@ -564,18 +553,18 @@ TEST(Engine, AWriterBlockedForWantOfBuffersHearsWritableWhenTheyReturn) {
     Echo echo;
     EngineConfig ca = config(kIpA);
     ca.buffer_nodes = 64;
-    Engine a(ca, pa, key(1), key(2));
-    Engine b(config(kIpB), pb, key(3), key(4));
+    Engine a(ca, w.pa, key(1), key(2));
+    Engine b(config(kIpB), w.pb, key(3), key(4));
     a.set_app(&writer);
     b.set_app(&echo);
     ASSERT_TRUE(b.listen(7));
     auto c = a.connect(kIpB, 7);
     ASSERT_TRUE(c);
-    a.flush(now);
+    a.flush(w.now);
     for (int i = 0; i < 50; ++i) {
-        a.poll(now);
-        b.poll(now);
-        now = now + Duration::millis(1);
+        a.poll(w.now);
+        b.poll(w.now);
+        w.now = w.now + Duration::millis(1);
     }
     ASSERT_EQ((*c)->state(), tcp::State::Established);
     // Every node taken (as other connections' queues would): the write finds none.
@@ -588,16 +577,16 @@ TEST(Engine, AWriterBlockedForWantOfBuffersHearsWritableWhenTheyReturn) {
     EXPECT_FALSE((*c)->send(a.ctx(), a.now(), wire::Bytes(reinterpret_cast<const std::uint8_t*>("hello"), 5)));
     EXPECT_TRUE((*c)->write_blocked());
     a.touch(**c);
-    for (int i = 0; i < 5; ++i) a.poll(now = now + Duration::millis(1));
+    for (int i = 0; i < 5; ++i) a.poll(w.now = w.now + Duration::millis(1));
     EXPECT_EQ(writer.writable, 0);  // nothing in flight: no ACK will bring it
     a.ctx().bufs.release_chain(hog);
     for (int i = 0; i < 50 && writer.got.empty(); ++i) {
-        a.poll(now);
-        b.poll(now);
-        now = now + Duration::millis(1);
+        a.poll(w.now);
+        b.poll(w.now);
+        w.now = w.now + Duration::millis(1);
     }
     EXPECT_GE(writer.writable, 1);
     EXPECT_EQ(writer.got, "hello");
-    a.abort_all(now);
-    b.abort_all(now);
+    a.abort_all(w.now);
+    b.abort_all(w.now);
 }
