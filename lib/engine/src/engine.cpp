@@ -91,7 +91,6 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
       ifc_(interface_of(cfg, port)),
       router_(ifc_),
       ipv4_in_(ifc_),
-      ipv4_out_(ifc_),
       icmp_ifc_([&] {
           // A port that fragments what it sends may carry replies to reassembled requests.
           ip::Interface i = ifc_;

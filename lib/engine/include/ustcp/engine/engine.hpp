@@ -323,7 +323,6 @@ private:
     ip::Interface ifc_;
     ip::Router router_;
     ip::Ipv4Input ipv4_in_;
-    ip::Ipv4Output ipv4_out_;
     ip::Interface icmp_ifc_;  // ifc_, with the MTU raised when the port fragments what it sends
     ip::Ipv4Output icmp_out_;
     ip::IcmpHandler icmp_;
