@@ -17,6 +17,8 @@ packages=(
   python3 python3-scapy iproute2 iptables procps kmod ethtool
   # benchmark plots
   gnuplot-nox
+  # bench/run.sh: nginx beside the HTTP app; callgrind instruction counts for profiles
+  nginx-light valgrind
 )
 
 as_root() {
