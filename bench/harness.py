@@ -523,8 +523,8 @@ def plot(results, png):
         series = ", ".join(f"'{lat_dat}' using {i + 2}{':xtic(1)' if i == 0 else ''} title columnheader"
                            for i in range(len(lat_systems)))
         panels.append("set title 'RR 64 B, 1 connection: round-trip latency'\n"
-                      "set ylabel 'microseconds (log)'\nset logscale y\n"
-                      f"plot {series}\nunset logscale y\n")
+                      "set ylabel 'microseconds (log)'\nset logscale y\nset yrange [0.1:*]\n"
+                      f"plot {series}\nunset logscale y\nset autoscale y\n")
     if ratios:
         thr_dat = os.path.join(d, ".thr.dat")
         files.append(thr_dat)
