@@ -391,6 +391,27 @@ http {{
                 m[k_out] = lat[k_in]
         return m
 
+    # ---------------------------------------------------------------- micro
+    MICRO = (  # (name in the results, Google Benchmark name, target in ns)
+        ("micro_segment_rx_ns", "BM_SegmentRxInOrder/ts:1/copy_read:0", 100.0),
+        ("micro_flow_lookup_1m_ns", "BM_FlowLookupHit<OursTable>/1000000", 50.0),
+    )
+
+    def micro(self):
+        """The two micro-benchmark targets, medians of 5 repetitions (bench/micro)."""
+        exe = os.path.join(os.path.dirname(self.raw), "..", "micro", "ustcp-bench-micro")
+        names = "|".join(re.escape(g) + "$" for _, g, _ in self.MICRO)
+        rc, out = run([exe, f"--benchmark_filter={names}", "--benchmark_repetitions=5",
+                       "--benchmark_report_aggregates_only=true", "--benchmark_format=json"], 600,
+                      env={**os.environ, "USTCP_EAL_HUGEPAGES": "0"})
+        if rc != 0:
+            raise Failure(f"ustcp-bench-micro: exit {rc}\n{out[-2000:]}")
+        found = {b["run_name"]: b["cpu_time"] for b in json.loads(out[out.index("{"):])["benchmarks"]
+                 if b.get("aggregate_name") == "median" and b["time_unit"] == "ns"}
+        return [{"workload": n, "unit": "ns", "ustcp": found.get(g), "target_ns": t, "linux": None,
+                 "linux_busypoll": None, "raw": None, "ustcp_over_linux": None, "ustcp_over_raw": None,
+                 "basis": "median of 5"} for n, g, t in self.MICRO]
+
     # ---------------------------------------------------------------- the run
     def trial_plan(self, workloads):
         plan = []
@@ -429,7 +450,11 @@ http {{
                 log(f"  [{i}/{len(plan)}] {w:15} {s:15} {m['value']:14.2f} {WORKLOADS[w][0]:7}{lat}  "
                     f"c2c {before:.0f}/{after:.0f} ns ({rec['placement']})")
             records.append(rec)
-        return self.summarise(workloads, records)
+        results = self.summarise(workloads, records)
+        if self.a.micro:
+            log("bench: micro-benchmarks (bench/micro)")
+            results += self.micro()
+        return results
 
     def summarise(self, workloads, records):
         out = []
@@ -488,6 +513,16 @@ def table(results):
 def targets(results):
     by = {o["workload"]: o for o in results}
     lines = []
+    for o in results:
+        if "target_ns" in o:
+            v, bar = o["ustcp"], o["target_ns"]
+            text = f"{o['workload']} < {bar:.0f} ns"
+            if v is None:
+                lines.append(f"  n/a   {text} (not measured)")
+            elif v < bar:
+                lines.append(f"  met   {text}: {v:.1f} ns")
+            else:
+                lines.append(f"  MISS  {text}: {v:.1f} ns, {100 * (v / bar - 1):.0f}% over")
     for w, field, bar, text in TARGETS:
         v = by.get(w, {}).get(field)
         if v is None:
@@ -558,6 +593,7 @@ def main():
     p.add_argument("--server-cpu", type=int, default=1)
     p.add_argument("--busy-poll-us", type=int, default=50, help="SO_BUSY_POLL for linux_busypoll (default 50)")
     p.add_argument("--near-ns", type=float, default=150, help="c2c reading below which a placement is near (150)")
+    p.add_argument("--no-micro", dest="micro", action="store_false", help="skip the bench/micro targets")
     p.add_argument("--out", default=os.path.join(ROOT, "bench/results"), help="results dir (default bench/results)")
     a = p.parse_args()
     a.workloads = a.workloads.split(",")
@@ -590,7 +626,7 @@ def main():
     print("\n" + t + "\n\ntargets:\n" + targets(results))
     made = plot(results, base + ".png")
     print(f"\nwrote {base}.json, {base}.md" + (f", {base}.png" if made else " (no gnuplot: no PNG)"))
-    failed = sum(1 for o in results for r in o["trials"] if r["value"] is None)
+    failed = sum(1 for o in results for r in o.get("trials", []) if r["value"] is None)
     return 1 if failed else 0
 
 

@@ -14,7 +14,7 @@ BUILD=${USTCP_BUILD:-build}
 if [ "${1:-}" != "--help" ] && [ "${1:-}" != "-h" ]; then
   scripts/setup.sh
   [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
-  meson compile -C "$BUILD" ustcp-server ustcp-perf ustcp-raw-link ustcp-c2c-probe >/dev/null
+  meson compile -C "$BUILD" ustcp-server ustcp-perf ustcp-raw-link ustcp-c2c-probe ustcp-bench-micro >/dev/null
 fi
 # Debian's python3 (the harness uses only the standard library).
 exec /usr/bin/python3 bench/harness.py --build "$BUILD" "$@"
