@@ -315,3 +315,18 @@ TEST(Icmp, DropNamesAreStableAndDistinct) {
     static_assert(std::size(want) == kIcmpDropCount);
     for (std::size_t i = 0; i < kIcmpDropCount; ++i) EXPECT_EQ(to_string(IcmpDrop(i)), want[i]);
 }
+
+TEST(IcmpEcho, AReassembledRequestIsAnsweredWhenTheOutputMayFragment) {
+    Interface ifc = test_interface(576);
+    Ipv4Input in(ifc);
+    Ipv4Output tx(ifc, 0, 65535);
+    IcmpHandler icmp(ifc);
+    Buf req = ipv4(kPeerIp, kOurIp, wire::kIpProtoIcmp, icmp_echo(8, 1, 1, pattern(1000)));
+    auto p = in.receive(req);
+    ASSERT_TRUE(p.ok());
+    auto res = icmp.receive(*p, req, tx);
+    ASSERT_TRUE(res.ok());
+    ASSERT_EQ(res->action, IcmpAction::Reply);
+    ASSERT_EQ(res->reply.size(), 20u + 8u + 1000u);
+    EXPECT_EQ(res->reply[6] & 0x40, 0);  // no DF: the port fragments it
+}

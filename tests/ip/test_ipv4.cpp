@@ -278,3 +278,23 @@ TEST(Ipv4Output, Errors) {
     EXPECT_EQ(out.counters().sent, 1u);
     EXPECT_EQ(out.next_ident(), 1);  // failures take no identification
 }
+
+TEST(Ipv4Output, AboveTheMtuOnlyUpToMaxDatagramAndWithoutDf) {
+    // A port that fragments what it sends: datagrams that fit the link keep DF (path MTU
+    // discovery); larger ones, up to max_datagram, go without it so that the port may split them.
+    Ipv4Output out(test_interface(576), 7, 2000);
+    EXPECT_EQ(out.max_datagram(), 2000);
+    Buf h(20);
+    ASSERT_TRUE(out.write_header(h, kPeerIp, wire::kIpProtoIcmp, 556).ok());
+    EXPECT_EQ(h[6] & 0x40, 0x40);
+    ASSERT_TRUE(out.write_header(h, kPeerIp, wire::kIpProtoIcmp, 557).ok());
+    EXPECT_EQ(h[6] & 0x40, 0);
+    EXPECT_EQ(load_be16(&h[4]), 8);  // a fresh identification for a datagram that may be fragmented
+    EXPECT_EQ(wire::internet_checksum(wire::Bytes(h.data(), 20)), 0);
+    ASSERT_TRUE(out.write_header(h, kPeerIp, wire::kIpProtoIcmp, 1980).ok());
+    auto too_big = out.write_header(h, kPeerIp, wire::kIpProtoIcmp, 1981);
+    ASSERT_FALSE(too_big.ok());
+    EXPECT_EQ(too_big.error(), Ipv4TxError::ExceedsMtu);
+    // max_datagram never goes below the MTU.
+    EXPECT_EQ(Ipv4Output(test_interface(576), 0, 100).max_datagram(), 576);
+}

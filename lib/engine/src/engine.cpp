@@ -91,14 +91,9 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
       ifc_(interface_of(cfg, port)),
       router_(ifc_),
       ipv4_in_(ifc_),
-      icmp_ifc_([&] {
-          // A port that fragments what it sends may carry replies to reassembled requests.
-          ip::Interface i = ifc_;
-          if (caps_.tx_ip_fragment) i.mtu = 65535;
-          return i;
-      }()),
-      icmp_out_(icmp_ifc_),
-      icmp_(icmp_ifc_),
+      // A port that fragments what it sends may carry replies to reassembled requests.
+      icmp_out_(ifc_, 0, caps_.tx_ip_fragment ? std::uint16_t{65535} : std::uint16_t{0}),
+      icmp_(ifc_),
       arp_(ifc_),
       neigh_(cfg.neighbours),
       announcements_left_(cfg.announce ? ip::kAnnounceNum : 0),
@@ -404,14 +399,6 @@ void Engine::handle_icmp(const RxFrame& f, std::size_t l2_len, const ip::Ipv4Pac
         ++counters_.icmp_other;  // errors about our segments: TCP's own timers handle them
         rx_free_.push_back(f.handle);
         return;
-    }
-    if (r->reply.size() > ifc_.mtu) {
-        // An answer to a reassembled request, for the port to fragment: Ipv4Output sets DF on
-        // all we send (path MTU discovery), which would forbid exactly that.
-        std::uint8_t* ih = r->reply.data();
-        ih[6] &= static_cast<std::uint8_t>(~0x40u);
-        store_be16(&ih[10], 0);
-        store_be16(&ih[10], wire::internet_checksum(wire::Bytes(ih, kIpLen)));
     }
     // The reply datagram starts where the request's options ended: Ethernet goes before it.
     std::uint8_t* frame = r->reply.data() - kEthLen;

@@ -93,9 +93,9 @@ Result<IcmpOutcome, IcmpDrop> IcmpHandler::echo_reply(const Ipv4Packet& pkt, con
 
     const std::size_t icmp_len = icmp.bytes().size();
     const std::size_t reply_len = wire::kIpv4MinHeaderLen + icmp_len;
-    // A request reassembled from fragments can be larger than the MTU; we never fragment.
-    // (Both this handler's interface and the output's that writes the reply header bound it.)
-    if (reply_len > ifc_.mtu || reply_len > tx.interface().mtu) return drop(IcmpDrop::ReplyTooBig);
+    // A request reassembled from fragments can be larger than the MTU: answered only when the
+    // output that writes the reply may write it (its port fragments what it sends).
+    if (reply_len > tx.max_datagram()) return drop(IcmpDrop::ReplyTooBig);
 
     const Ipv4Addr requester = pkt.ip.src();
     const std::size_t hlen = pkt.ip.header_len();

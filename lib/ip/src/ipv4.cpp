@@ -161,11 +161,13 @@ Result<void, Ipv4TxError> Ipv4Output::write_header(wire::MutBytes out, Ipv4Addr 
         counters_.drops.bump(Ipv4TxError::BufferTooSmall);
         return Err(Ipv4TxError::BufferTooSmall);
     }
-    if (wire::kIpv4MinHeaderLen + payload_len > ifc_.mtu) {
+    const std::size_t len = wire::kIpv4MinHeaderLen + std::size_t{payload_len};
+    if (len > max_datagram_) {
         counters_.drops.bump(Ipv4TxError::ExceedsMtu);
         return Err(Ipv4TxError::ExceedsMtu);
     }
-    const wire::Ipv4Repr r{ifc_.addr, dst, protocol, kDefaultTtl, tos, next_ident_, true, payload_len};
+    const bool df = len <= ifc_.mtu;
+    const wire::Ipv4Repr r{ifc_.addr, dst, protocol, kDefaultTtl, tos, next_ident_, df, payload_len};
     r.emit(out);
     if (csum == TxChecksum::Offload) store_be16(&out[10], 0);
     ++next_ident_;

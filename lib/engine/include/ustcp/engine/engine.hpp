@@ -323,8 +323,7 @@ private:
     ip::Interface ifc_;
     ip::Router router_;
     ip::Ipv4Input ipv4_in_;
-    ip::Interface icmp_ifc_;  // ifc_, with the MTU raised when the port fragments what it sends
-    ip::Ipv4Output icmp_out_;
+    ip::Ipv4Output icmp_out_;  // datagrams up to 65535 when the port fragments what it sends
     ip::IcmpHandler icmp_;
     ip::ArpHandler arp_;
     ip::NeighborCache neigh_;

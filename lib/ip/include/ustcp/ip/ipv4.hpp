@@ -21,6 +21,7 @@
 //   if (!ok) return drop(ok.error());                  // ExceedsMtu / BufferTooSmall, counted
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
@@ -149,7 +150,7 @@ enum class TxChecksum : std::uint8_t {
 
 enum class Ipv4TxError : std::uint8_t {
     BufferTooSmall,  ///< fewer than 20 bytes to write the header into
-    ExceedsMtu,      ///< 20 + payload_len above the interface MTU (we never fragment; DF is set)
+    ExceedsMtu,      ///< 20 + payload_len above the largest datagram this output may write
 };
 inline constexpr std::size_t kIpv4TxErrorCount = static_cast<std::size_t>(Ipv4TxError::ExceedsMtu) + 1;
 /// Stable names: "buffer-too-small", "exceeds-mtu".
@@ -164,15 +165,19 @@ struct Ipv4TxCounters {
 };
 
 /// Send-side IPv4 for one interface: writes option-less headers from our address, with
-/// TTL 64, DF set (RFC 1191 path MTU discovery) and a per-instance incrementing
-/// identification. RFC 6864 §4.2: the ID of an atomic datagram (DF set, not a fragment)
-/// may be any value; a counter is cheap and keeps captures readable.
+/// TTL 64 and a per-instance incrementing identification. A datagram that fits the link MTU
+/// gets DF (RFC 1191 path MTU discovery); one above it, which only an output given a larger
+/// `max_datagram` writes (its port fragments what it sends, e.g. an echo reply to a
+/// reassembled request), goes without DF so that the port may. RFC 6864 §4.2: the ID of an
+/// atomic datagram (DF set, not a fragment) may be any value; a counter is cheap and keeps
+/// captures readable; a datagram that may be fragmented needs a fresh one, which it gets.
 class Ipv4Output {
 public:
     /// Precondition: ifc.validate() succeeded. `first_ident` seeds the identification counter
-    /// (the engine may start each lcore elsewhere).
-    explicit Ipv4Output(const Interface& ifc, std::uint16_t first_ident = 0) noexcept
-        : ifc_(ifc), next_ident_(first_ident) {}
+    /// (the engine may start each lcore elsewhere). `max_datagram`: the largest datagram this
+    /// output writes, from ifc.mtu (the default, 0) up to 65535 for a port that fragments.
+    explicit Ipv4Output(const Interface& ifc, std::uint16_t first_ident = 0, std::uint16_t max_datagram = 0) noexcept
+        : ifc_(ifc), next_ident_(first_ident), max_datagram_(std::max(max_datagram, ifc.mtu)) {}
 
     /// Writes a 20-byte header into out[0..20) for `payload_len` bytes that follow it.
     /// `tos` carries DSCP/ECN (ECT for TCP when ECN is negotiated). With TxChecksum::Offload the
@@ -185,11 +190,14 @@ public:
     /// The identification write_header() will use next (and then advance).
     [[nodiscard]] std::uint16_t next_ident() const noexcept { return next_ident_; }
     [[nodiscard]] const Interface& interface() const noexcept { return ifc_; }
+    /// The largest datagram write_header() accepts (header included).
+    [[nodiscard]] std::uint16_t max_datagram() const noexcept { return max_datagram_; }
     [[nodiscard]] const Ipv4TxCounters& counters() const noexcept { return counters_; }
 
 private:
     Interface ifc_;
     std::uint16_t next_ident_;
+    std::uint16_t max_datagram_;
     Ipv4TxCounters counters_;
 };
 
