@@ -323,9 +323,9 @@ http {{
         if workload == "crr_64conc":
             return ["--mode", "crr", "--req-size", "64", "--resp-size", "64", "--conns", "64"] + d
         if workload == "http_keepalive":
-            return ["--mode", "http", "--conns", "64", "--path", HTTP_PATH] + d
+            return ["--mode", "http", "--conns", "64", "--http-path", HTTP_PATH] + d
         if workload == "http_close":
-            return ["--mode", "http", "--http-close", "--conns", "64", "--path", HTTP_PATH] + d
+            return ["--mode", "http", "--http-close", "--conns", "64", "--http-path", HTTP_PATH] + d
         if workload == "hold_conns":
             return ["--mode", "hold", "--conns", str(self.a.hold)] + d
         raise ValueError(workload)
@@ -378,17 +378,19 @@ http {{
     def perf_metrics(workload, res):
         """The figure of merit from ustcp-perf's --json (docs/bench.md has its schema)."""
         if workload == "bulk_1conn":
-            v = res["gbps"]
+            v = res["gbit_per_s"]
         elif workload == "hold_conns":
-            v = res["established"]
+            v = res["established_max"]
+        elif workload == "crr_64conc":
+            v = res["connects_per_s"]
         else:
-            v = res["rate"]
-        m = {"value": v, "errors": res.get("errors", 0)}
-        lat = res.get("latency_us") or {}
-        for k_in, k_out in (("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us"), ("p999", "p999_us"),
-                            ("max", "max_us")):
-            if k_in in lat:
-                m[k_out] = lat[k_in]
+            v = res["requests_per_s"]
+        m = {"value": v, "errors": res.get("errors", 0) + res.get("http_non_2xx", 0)}
+        lat = res.get("latency_ns") or {}
+        if lat.get("count"):
+            for k_in, k_out in (("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us"), ("p99_9", "p999_us"),
+                                ("max", "max_us")):
+                m[k_out] = lat[k_in] / 1000.0
         return m
 
     # ---------------------------------------------------------------- micro
