@@ -163,6 +163,8 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
     }
     const std::function<void()> tick = console ? std::function<void()>([&] { console->poll(); }) : nullptr;
     const bool discard = sc.app.name == config::AppKind::Discard;
+    // iperf3: one registry for every engine, so a stream finds its test on any lcore.
+    const auto iperf3_tests = std::make_shared<iperf3::Registry>();
     const int rc = l.run([&](const dpdk::EngineSlot& slot) -> std::unique_ptr<dpdk::WorkerApp> {
         switch (sc.app.name) {
             case config::AppKind::Http: {
@@ -176,13 +178,14 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
             }
             case config::AppKind::Welcome: return std::make_unique<apps::WelcomeApp>(sc.app.listen);
             case config::AppKind::Print: return std::make_unique<apps::PrintApp>(sc.app.listen);
-            case config::AppKind::Iperf3:
-                if (slot.worker == 0 && slot.port == 0 && slot.workers > 1) {
-                    std::printf("ustcp-server: iperf3: %u workers: a test's streams must reach its control "
-                                "connection's lcore, which flow steering does not promise; use one worker lcore\n",
-                                slot.workers);
-                }
-                return std::make_unique<iperf3::Iperf3App>(sc.app.listen);
+            case config::AppKind::Iperf3: {
+                iperf3::Iperf3Settings is;
+                is.ports = sc.app.listen;
+                is.registry = iperf3_tests;
+                is.lcore = slot.lcore;
+                is.idle_timeout = sc.app.iperf3_idle_timeout;
+                return std::make_unique<iperf3::Iperf3App>(is);
+            }
             case config::AppKind::Iperf: return std::make_unique<iperf2::Iperf2App>(sc.app.listen);
             default: return std::make_unique<EchoApp>(discard, sc.app.listen);
         }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "iperf2_app.hpp"
@@ -132,6 +133,90 @@ TEST(Iperf3Control, BadCookiesAndLengths) {
     ControlBuffer b;
     std::vector<std::uint8_t> big(ustcp::iperf3::kMaxJson + 100);
     EXPECT_FALSE(b.append(big));
+}
+
+// The cross-lcore test registry: who gets to be a control connection, which stream index a
+// cookie gets, on which lcore, and that an ended test frees its entry.
+using ustcp::iperf3::Registry;
+using Kind = Registry::Claim::Kind;
+constexpr std::string_view kCookie = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+TEST(Iperf3Registry, OneTestThenItsStreamsByCookie) {
+    Registry reg;
+    auto ctl = reg.claim(kCookie, 0);
+    ASSERT_EQ(ctl.kind, Kind::Control);
+    EXPECT_EQ(ctl.test->control_lcore, 0u);
+    EXPECT_EQ(reg.tests(), 1u);
+    // Before the parameters, the cookie is not a stream's: the test does not wait for any.
+    auto early = reg.claim(kCookie, 1);
+    EXPECT_EQ(early.kind, Kind::Denied);
+    EXPECT_NE(early.why.find("not waiting for streams"), std::string::npos) << early.why;
+    // Another client while the test holds the server: busy.
+    auto other = reg.claim("0123456789abcdefghijklmnopqrstuvwxyz", 1);
+    EXPECT_EQ(other.kind, Kind::Denied);
+    EXPECT_EQ(other.why, "a test is running");
+
+    ustcp::iperf3::Params p;
+    p.tcp = true;
+    p.parallel = 2;
+    p.bidirectional = true;  // streams 0, 1 to us; 2, 3 from us
+    reg.set_params(*ctl.test, p);
+    EXPECT_EQ(ctl.test->phase.load(), Registry::Phase::Streams);
+    const unsigned lcores[] = {1, 0, 1, 1};
+    for (std::uint32_t i = 0; i < 4; ++i) {
+        auto s = reg.claim(kCookie, lcores[i]);
+        ASSERT_EQ(s.kind, Kind::Stream) << i;
+        EXPECT_EQ(s.index, i);
+        EXPECT_EQ(s.test, ctl.test);
+        EXPECT_EQ(s.test->slots[i].lcore, lcores[i]);
+        EXPECT_EQ(s.test->slots[i].sends, i >= 2) << i;
+        EXPECT_EQ(s.test->joined.load(), i + 1);
+    }
+    auto fifth = reg.claim(kCookie, 0);
+    EXPECT_EQ(fifth.kind, Kind::Denied);
+    EXPECT_NE(fifth.why.find("all its 4 stream(s)"), std::string::npos) << fifth.why;
+
+    reg.release(*ctl.test);
+    EXPECT_EQ(ctl.test->phase.load(), Registry::Phase::Ended);
+    EXPECT_EQ(reg.tests(), 0u);
+    // Freed: the same cookie now opens a new test (as iperf3 -s treats a stale cookie).
+    auto next = reg.claim(kCookie, 1);
+    ASSERT_EQ(next.kind, Kind::Control);
+    EXPECT_NE(next.test, ctl.test);
+    EXPECT_EQ(next.test->control_lcore, 1u);
+}
+
+TEST(Iperf3Registry, StreamsClaimedFromTwoThreadsGetDistinctIndices) {
+    Registry reg;
+    auto ctl = reg.claim(kCookie, 0);
+    ASSERT_EQ(ctl.kind, Kind::Control);
+    ustcp::iperf3::Params p;
+    p.tcp = true;
+    p.parallel = 100;
+    reg.set_params(*ctl.test, p);
+    std::vector<std::uint32_t> got[2];
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 2; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 60; ++i) {
+                auto c = reg.claim(kCookie, t);
+                if (c.kind == Kind::Stream) got[t].push_back(c.index);
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    // 120 tries for 100 streams: exactly 100 claimed, each index once, each slot's lcore the claimer's.
+    std::vector<int> seen(100, 0);
+    for (unsigned t = 0; t < 2; ++t) {
+        for (std::uint32_t i : got[t]) {
+            ASSERT_LT(i, 100u);
+            ++seen[i];
+            EXPECT_EQ(ctl.test->slots[i].lcore, t);
+        }
+    }
+    EXPECT_EQ(got[0].size() + got[1].size(), 100u);
+    for (int n : seen) EXPECT_EQ(n, 1);
+    EXPECT_EQ(ctl.test->joined.load(), 100u);
 }
 
 // iperf 2.1.8's header for `iperf -c ... -t 1 -e`, and for `-R` (reverse), from the capture.
