@@ -216,6 +216,8 @@ void Engine::rearm(Flow& f) noexcept {
     f.info.send_queued.store(static_cast<std::uint32_t>(c.send_queued()), std::memory_order_relaxed);
     f.info.recv_queued.store(static_cast<std::uint32_t>(c.bytes_readable()), std::memory_order_relaxed);
     f.info.srtt_us.store(static_cast<std::uint32_t>(c.rtt().srtt().as_micros()), std::memory_order_relaxed);
+    f.info.cwnd.store(c.congestion().cwnd(), std::memory_order_relaxed);
+    f.info.retransmits.store(s.retrans_timeout + s.retrans_fast, std::memory_order_relaxed);
     if (st == tcp::State::Closed) {
         if (f.armed()) wheel_.cancel(f);
         return;

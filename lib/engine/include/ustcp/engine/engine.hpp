@@ -163,6 +163,8 @@ struct FlowInfo {
     std::atomic<std::uint64_t> bytes_out{0};
     std::atomic<std::uint64_t> bytes_retrans{0};
     std::atomic<std::uint32_t> srtt_us{0};
+    std::atomic<std::uint32_t> cwnd{0};          ///< bytes (the congestion control's cwnd())
+    std::atomic<std::uint32_t> retransmits{0};   ///< segments resent: after an RTO plus fast retransmits
     std::atomic<std::uint32_t> send_queued{0};
     std::atomic<std::uint32_t> recv_queued{0};
 };
