@@ -306,7 +306,7 @@ ControlBuffer::Take ControlBuffer::take_json(std::string& json, std::string& why
 
 // ---- The registry ----
 
-Registry::Claim Registry::claim(std::string_view cookie, unsigned lcore) {
+Registry::Claim Registry::claim(std::string_view cookie, unsigned lcore, Instant opened) {
     std::lock_guard<std::mutex> lock(mu_);
     Claim c;
     if (auto it = tests_.find(std::string(cookie)); it != tests_.end()) {
@@ -323,7 +323,9 @@ Registry::Claim Registry::claim(std::string_view cookie, unsigned lcore) {
         c.index = t.claimed++;
         Slot& s = t.slots[c.index];
         s.lcore = lcore;
-        s.sends = t.params.server_sends(c.index);
+        s.opened = opened;
+        s.order = c.index;
+        s.sends = t.params.server_sends(c.index);  // until order_streams()
         c.test = it->second;
         t.joined.fetch_add(1, std::memory_order_release);
         return c;
@@ -346,6 +348,20 @@ void Registry::set_params(Test& t, const Params& p) {
     t.params = p;
     t.slots = std::make_unique<Slot[]>(p.streams());
     t.phase.store(Phase::Streams, std::memory_order_release);
+}
+
+void Registry::order_streams(Test& t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::uint32_t> by_syn(t.claimed);
+    for (std::uint32_t i = 0; i < t.claimed; ++i) by_syn[i] = i;
+    // Ties (one poll took both SYNs: not the client's sequential connects) keep the claim order.
+    std::stable_sort(by_syn.begin(), by_syn.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return t.slots[a].opened < t.slots[b].opened; });
+    for (std::uint32_t k = 0; k < by_syn.size(); ++k) {
+        Slot& s = t.slots[by_syn[k]];
+        s.order = k;
+        s.sends = t.params.server_sends(k);
+    }
 }
 
 void Registry::release(Test& t) {
@@ -409,7 +425,7 @@ void Iperf3App::handle_new(engine::Engine& e, tcp::Connection& c, Peer& p) {
         (void)c.close(e.ctx(), e.now());
         return;
     }
-    Registry::Claim claim = set_.registry->claim(cookie, set_.lcore);
+    Registry::Claim claim = set_.registry->claim(cookie, set_.lcore, e.opened_at(c));
     if (claim.kind == Registry::Claim::Kind::Control && test_) {
         // Only with a registry that allows several tests: one control per engine.
         set_.registry->release(*claim.test);
@@ -435,11 +451,7 @@ void Iperf3App::handle_new(engine::Engine& e, tcp::Connection& c, Peer& p) {
             ++streams_served_;
             Stream& s = streams_[&c];
             s.index = claim.index;
-            s.sends = claim.test->slots[claim.index].sends;
-            s.test = std::move(claim.test);
-            log("ustcp-server: iperf3: %s\n", "stream " + std::to_string(stream_id(s.index)) + " from " + peer_name(c) +
-                                                  " on lcore " + std::to_string(set_.lcore) + " (control on lcore " +
-                                                  std::to_string(s.test->control_lcore) + ")");
+            s.test = std::move(claim.test);  // whether we send on it: once the test runs
             // The control on this engine begins at once when this was the last stream.
             if (test_ && test_->shared == s.test && test_->phase == Phase::Streams) {
                 test_->heard = e.now();
@@ -549,17 +561,16 @@ void Iperf3App::send_results(engine::Engine& e) {
     t.heard = e.now();
     const Instant from = t.start + Duration::seconds(sh.params.omit);
     const double secs = t.end > from ? static_cast<double>((t.end - from).as_micros()) / 1e6 : 0.0;
-    std::vector<StreamResult> res;
+    std::vector<StreamResult> res(n);
     bool sender = false;
     for (std::uint32_t i = 0; i < n; ++i) {
         const Registry::Slot& s = sh.slots[i];
-        StreamResult r;
-        r.id = stream_id(i);
+        StreamResult& r = res[s.order];  // in the client's order, with its ids
+        r.id = stream_id(s.order);
         r.bytes = s.bytes;
         if (s.sends) r.retransmits = static_cast<std::int64_t>(s.retransmits);
         sender = sender || s.sends;
         r.end = secs;
-        res.push_back(r);
     }
     tcp::Connection& c = *t.control;
     if (!send_json(e, c, results_json(res, sender))) return;
@@ -630,6 +641,7 @@ void Iperf3App::begin_test(engine::Engine& e) {
     t.start = e.now();
     t.heard = e.now();
     t.shared->start = t.start;
+    set_.registry->order_streams(*t.shared);
     t.shared->phase.store(Registry::Phase::Running, std::memory_order_release);
     if (!send_state(e, *t.control, StateByte::TestStart)) return;
     if (!send_state(e, *t.control, StateByte::TestRunning)) return;
@@ -647,8 +659,15 @@ void Iperf3App::poll_streams(engine::Engine& e) {
             continue;
         }
         if (ph == Registry::Phase::Running && s.seen != Registry::Phase::Running) {
+            // order_streams() ran before the phase was published.
+            const Registry::Slot& slot = s.test->slots[s.index];
             s.seen = Registry::Phase::Running;
+            s.sends = slot.sends;
             s.omit_over = s.test->params.omit == 0;
+            log("ustcp-server: iperf3: %s\n", "stream " + std::to_string(stream_id(slot.order)) + " from " +
+                                                  peer_name(c) + " on lcore " + std::to_string(set_.lcore) +
+                                                  " (control on lcore " + std::to_string(s.test->control_lcore) +
+                                                  (s.sends ? "), we send" : "), we receive"));
             drain(e, c, &s);
             if (s.sends) fill(e, c, s);
             e.touch(c);

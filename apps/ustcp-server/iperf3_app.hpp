@@ -150,7 +150,9 @@ public:
     enum class Phase : std::uint8_t { Params, Streams, Running, Ended };
     struct Slot {
         unsigned lcore = 0;             ///< the stream's lcore (set by claim())
-        bool sends = false;             ///< we send on it (-R, second half of --bidir)
+        Instant opened;                 ///< its SYN's poll (set by claim())
+        std::uint32_t order = 0;        ///< its place in the client's connect order (order_streams())
+        bool sends = false;             ///< we send on it (-R, second half of --bidir; order_streams())
         std::uint64_t bytes = 0;        ///< after omit; valid once `reported`
         std::uint64_t retransmits = 0;  ///< valid once `reported`
         std::atomic<bool> reported{false};
@@ -175,10 +177,16 @@ public:
 
     /// `max_tests`: tests at a time (iperf3 -s serves one).
     explicit Registry(std::size_t max_tests = 1) : max_tests_(max_tests) {}
-    /// A connection's cookie on `lcore`: a stream of the test with that cookie when it is
-    /// waiting for streams, else a new test's control connection when there is room, else
-    /// denied (busy, or a stream more than the test asked for).
-    [[nodiscard]] Claim claim(std::string_view cookie, unsigned lcore);
+    /// A connection's cookie on `lcore` (`opened`: Engine::opened_at): a stream of the test
+    /// with that cookie when it is waiting for streams, else a new test's control connection
+    /// when there is room, else denied (busy, or a stream more than the test asked for).
+    [[nodiscard]] Claim claim(std::string_view cookie, unsigned lcore, Instant opened = {});
+    /// The control's lcore, once every stream joined: each slot's place in the client's
+    /// connect order, and so its iperf3 id and whether we send on it. Cookies reach their
+    /// lcores in any order (one lcore may be slower to read its queue), but the client opens
+    /// its streams one after the other - stream k+1's SYN leaves only once stream k's
+    /// SYN-ACK came back - so the order of the SYNs' polls is the client's order.
+    void order_streams(Test& t);
     /// The control's lcore: the parameters are in; streams may be claimed from now on.
     void set_params(Test& t, const Params& p);
     /// The control's lcore: the test is over (phase Ended) and its entry freed; streams

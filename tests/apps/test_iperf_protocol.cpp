@@ -186,6 +186,30 @@ TEST(Iperf3Registry, OneTestThenItsStreamsByCookie) {
     EXPECT_EQ(next.test->control_lcore, 1u);
 }
 
+TEST(Iperf3Registry, StreamsAreOrderedByTheirSynsNotByTheirCookies) {
+    // --bidir -P 2: the client connects streams 1, 3 (it sends) then 4, 5 (we send). Their
+    // cookies were read on two lcores in another order than their SYNs came.
+    Registry reg;
+    auto ctl = reg.claim(kCookie, 0);
+    ASSERT_EQ(ctl.kind, Kind::Control);
+    ustcp::iperf3::Params p;
+    p.tcp = true;
+    p.parallel = 2;
+    p.bidirectional = true;
+    reg.set_params(*ctl.test, p);
+    const auto at = [](int ms) { return ustcp::Instant::from_nanos(std::int64_t{ms} * 1'000'000); };
+    const int syn_ms[] = {30, 10, 40, 20};  // claim order: the 3rd, 1st, 4th and 2nd SYN
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(reg.claim(kCookie, i % 2, at(syn_ms[i])).kind, Kind::Stream);
+    reg.order_streams(*ctl.test);
+    const std::uint32_t want_order[] = {2, 0, 3, 1};
+    for (int i = 0; i < 4; ++i) {
+        const Registry::Slot& s = ctl.test->slots[i];
+        EXPECT_EQ(s.order, want_order[i]) << i;
+        EXPECT_EQ(s.sends, want_order[i] >= 2) << i;  // the client's last two streams read
+    }
+    EXPECT_EQ(ustcp::iperf3::stream_id(ctl.test->slots[1].order), 1);  // the first SYN is stream 1
+}
+
 TEST(Iperf3Registry, StreamsClaimedFromTwoThreadsGetDistinctIndices) {
     Registry reg;
     auto ctl = reg.claim(kCookie, 0);

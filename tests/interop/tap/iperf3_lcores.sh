@@ -4,7 +4,8 @@
 #  - iperf3 -c -J: -P 4, -P 4 -R, -P 2 --bidir: no "error" key; as many streams in the results as
 #    asked; the bytes the server reported (the client's sum_received for -P 4, sum_sent with -R)
 #    equal the sum of the per-stream figures and the total the server logged, and are within 20%
-#    of what the other side counted (the rest was in flight at TEST_END);
+#    of what the other side counted (the rest was in flight at TEST_END); stream by stream, the
+#    receiver counted no more than the sender (the server's stream ids are the client's);
 #  - the server's log says each stream's lcore: over the runs, streams were served on both lcores,
 #    and some on another lcore than their test's control connection;
 #  - app.iperf3_idle_timeout 2s: a connection that sends nothing, a control connection that sends
@@ -70,6 +71,10 @@ else:
     pairs = [(end["sum_sent"]["bytes"], srv_in)]
 for sent, recv in pairs:
     assert sent > 0 and 0.8 * sent <= recv <= sent, (sent, recv)
+# Stream by stream (the ids the server gave match the client's): the receiving side never
+# counted more than the sending side.
+for st in end["streams"]:
+    assert st["receiver"]["bytes"] <= st["sender"]["bytes"], ("stream", st["sender"]["socket"], st)
 print("  %s: %s" % (sys.argv[1].rsplit("/", 1)[1], line.split("test done: ")[1].strip()))
 PY
 }

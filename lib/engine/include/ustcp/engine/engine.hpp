@@ -253,6 +253,9 @@ public:
     }
     /// After calling a connection outside the engine's callbacks: its timer is re-armed.
     void touch(tcp::Connection& c) noexcept { rearm(flow_of(&c)); }
+    /// When the connection was created: the poll that took its SYN (passive), or connect().
+    /// Engines of one process share the clock, so this orders connections across lcores.
+    [[nodiscard]] Instant opened_at(const tcp::Connection& c) noexcept { return flow_of(&c).opened; }
 
     /// Any thread: the counters as of the last publish.
     [[nodiscard]] const PublishedStats& published() const noexcept { return published_; }
@@ -277,6 +280,7 @@ private:
         FlowInfo info;
         tcp::State counted = tcp::State::Closed;  // the state states_ counts it in
         bool live = false;
+        Instant opened;                           // new_connection()'s now_
         alignas(tcp::Connection) std::byte storage[sizeof(tcp::Connection)];
         [[nodiscard]] tcp::Connection& conn() noexcept {
             return *std::launder(reinterpret_cast<tcp::Connection*>(storage));
