@@ -505,6 +505,34 @@ TEST(Engine, FlowInfoPublishesCwndAndRetransmitsForReaders) {
     EXPECT_EQ(w.pool_b.in_use(), 0u);
 }
 
+namespace {
+std::int64_t g_clock_ns = 0;  // FlowsAreStampedWithTheConfiguredClock's clock
+}  // namespace
+
+TEST(Engine, FlowsAreStampedWithTheConfiguredClock) {
+    // opened_at(): EngineConfig::clock when given (read once per new connection), else the poll's time.
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacA, pool);
+    EngineConfig cfg = config(kIpA);
+    cfg.clock = []() noexcept { return Instant::from_nanos(g_clock_ns += 1000); };
+    Engine e(cfg, port, key(1), key(2));
+    g_clock_ns = 5'000'000;
+    auto c1 = e.connect(kIpB, 80);
+    auto c2 = e.connect(kIpB, 81);
+    ASSERT_TRUE(c1 && c2);
+    EXPECT_EQ(e.opened_at(**c1), Instant::from_nanos(5'001'000));
+    EXPECT_EQ(e.opened_at(**c2), Instant::from_nanos(5'002'000));
+    e.abort_all(Instant::from_nanos(1));
+
+    SimPort port2(kMacA, pool);
+    Engine plain(config(kIpA), port2, key(1), key(2));
+    plain.flush(Instant::from_nanos(7'000'000));
+    auto c3 = plain.connect(kIpB, 80);
+    ASSERT_TRUE(c3);
+    EXPECT_EQ(plain.opened_at(**c3), Instant::from_nanos(7'000'000));
+    plain.abort_all(Instant::from_nanos(7'000'000));
+}
+
 TEST(Engine, TsoSendsLargeSegmentsThePortCutsAtTheMss) {
     PortCaps caps;
     caps.tx_tso = true;

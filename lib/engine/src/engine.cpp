@@ -177,7 +177,7 @@ tcp::Connection* Engine::new_connection(const FourTuple& t) {
     free_slots_.pop_back();
     auto* c = new (f.storage) tcp::Connection(t);
     f.live = true;
-    f.opened = now_;
+    f.opened = cfg_.clock != nullptr ? cfg_.clock() : now_;
     f.counted = tcp::State::Closed;
     ++states_[static_cast<std::size_t>(tcp::State::Closed)];
     f.info.state.store(static_cast<std::uint8_t>(tcp::State::Closed), std::memory_order_relaxed);

@@ -5,7 +5,8 @@
 #    asked; the bytes the server reported (the client's sum_received for -P 4, sum_sent with -R)
 #    equal the sum of the per-stream figures and the total the server logged, and are within 20%
 #    of what the other side counted (the rest was in flight at TEST_END); stream by stream, the
-#    receiver counted no more than the sender (the server's stream ids are the client's);
+#    receiver counted no more than the sender, and the server's stream ids are the client's
+#    (its connect order, matched by port with the server's log);
 #  - the server's log says each stream's lcore: over the runs, streams were served on both lcores,
 #    and some on another lcore than their test's control connection;
 #  - app.iperf3_idle_timeout 2s: a connection that sends nothing, a control connection that sends
@@ -38,7 +39,7 @@ run() {
 
 # check NAME STREAMS: the JSON against the server's line.
 check() {
-    python3 - "$WORK/$1.json" "$WORK/$1.server" "$2" <<'PY' || tap_fail "iperf3 $1: $(head -c 1500 "$WORK/$1.json") / $(cat "$WORK/$1.server")"
+    python3 - "$WORK/$1.json" "$WORK/$1.server" "$2" "$SERVER_LOG" <<'PY' || tap_fail "iperf3 $1: $(head -c 1500 "$WORK/$1.json") / $(cat "$WORK/$1.server")"
 import json, re, sys
 r = json.load(open(sys.argv[1]))
 line = open(sys.argv[2]).read()
@@ -75,6 +76,12 @@ for sent, recv in pairs:
 # counted more than the sending side.
 for st in end["streams"]:
     assert st["receiver"]["bytes"] <= st["sender"]["bytes"], ("stream", st["sender"]["socket"], st)
+# The ids: the client numbers its streams 1, 3, 4, ... in the order it connected them (the
+# order of start.connected); the server logged "stream ID from 198.18.0.1:PORT" for each.
+ids = {int(p): int(i) for i, p in re.findall(r"iperf3: stream (\d+) from [0-9.]+:(\d+) on lcore", open(sys.argv[4]).read())}
+for k, c in enumerate(r["start"]["connected"]):
+    want_id = 1 if k == 0 else k + 2
+    assert ids.get(c["local_port"]) == want_id, ("port", c["local_port"], "client id", want_id, "server id", ids.get(c["local_port"]))
 print("  %s: %s" % (sys.argv[1].rsplit("/", 1)[1], line.split("test done: ")[1].strip()))
 PY
 }

@@ -80,6 +80,10 @@ struct EngineConfig {
     std::uint32_t tso_max = 0;
     /// Grace periods for threads that read the flow table (telemetry); none: no readers.
     std::optional<ReclaimerRef> readers;
+    /// The clock read when a connection is created (opened_at()), once per connection; null:
+    /// the poll's time. The runtime gives the TSC, so that opened_at() orders connections of
+    /// different lcores by when their SYN was taken, not by when the polls that took them began.
+    Instant (*clock)() noexcept = nullptr;
 };
 
 /// Why a received frame was dropped before TCP (TCP's own reasons are in tcp::Counters).
@@ -253,8 +257,9 @@ public:
     }
     /// After calling a connection outside the engine's callbacks: its timer is re-armed.
     void touch(tcp::Connection& c) noexcept { rearm(flow_of(&c)); }
-    /// When the connection was created: the poll that took its SYN (passive), or connect().
-    /// Engines of one process share the clock, so this orders connections across lcores.
+    /// When the connection was created (EngineConfig::clock, else the poll's time): as its SYN
+    /// was taken (passive), or by connect(). With a shared clock this orders connections
+    /// across lcores.
     [[nodiscard]] Instant opened_at(const tcp::Connection& c) noexcept { return flow_of(&c).opened; }
 
     /// Any thread: the counters as of the last publish.
