@@ -304,27 +304,101 @@ ControlBuffer::Take ControlBuffer::take_json(std::string& json, std::string& why
     return Take::Done;
 }
 
+// ---- The registry ----
+
+Registry::Claim Registry::claim(std::string_view cookie, unsigned lcore, Instant opened) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Claim c;
+    if (auto it = tests_.find(std::string(cookie)); it != tests_.end()) {
+        Test& t = *it->second;
+        if (t.phase.load(std::memory_order_relaxed) != Phase::Streams) {
+            c.why = "its test is not waiting for streams";
+            return c;
+        }
+        if (t.claimed >= t.params.streams()) {
+            c.why = "its test has all its " + std::to_string(t.params.streams()) + " stream(s)";
+            return c;
+        }
+        c.kind = Claim::Kind::Stream;
+        c.index = t.claimed++;
+        Slot& s = t.slots[c.index];
+        s.lcore = lcore;
+        s.opened = opened;
+        s.order = c.index;
+        s.sends = t.params.server_sends(c.index);  // until order_streams()
+        c.test = it->second;
+        t.joined.fetch_add(1, std::memory_order_release);
+        return c;
+    }
+    if (tests_.size() >= max_tests_) {
+        c.why = "a test is running";
+        return c;
+    }
+    auto t = std::make_shared<Test>();
+    t->cookie = std::string(cookie);
+    t->control_lcore = lcore;
+    tests_.emplace(t->cookie, t);
+    c.kind = Claim::Kind::Control;
+    c.test = std::move(t);
+    return c;
+}
+
+void Registry::set_params(Test& t, const Params& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    t.params = p;
+    t.slots = std::make_unique<Slot[]>(p.streams());
+    t.phase.store(Phase::Streams, std::memory_order_release);
+}
+
+void Registry::order_streams(Test& t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::uint32_t> by_syn(t.claimed);
+    for (std::uint32_t i = 0; i < t.claimed; ++i) by_syn[i] = i;
+    // Ties (one poll took both SYNs: not the client's sequential connects) keep the claim order.
+    std::stable_sort(by_syn.begin(), by_syn.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return t.slots[a].opened < t.slots[b].opened; });
+    for (std::uint32_t k = 0; k < by_syn.size(); ++k) {
+        Slot& s = t.slots[by_syn[k]];
+        s.order = k;
+        s.sends = t.params.server_sends(k);
+    }
+}
+
+void Registry::release(Test& t) {
+    t.phase.store(Phase::Ended, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = tests_.find(t.cookie); it != tests_.end() && it->second.get() == &t) tests_.erase(it);
+}
+
+std::size_t Registry::tests() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tests_.size();
+}
+
 // ---- The server ----
 
-Iperf3App::Iperf3App(std::vector<std::uint16_t> ports)
-    : ports_(std::move(ports)), pattern_(128 * 1024), scratch_(64 * 1024) {
+Iperf3App::Iperf3App(Iperf3Settings s)
+    : set_(std::move(s)), pattern_(128 * 1024), scratch_(64 * 1024) {
+    if (!set_.registry) set_.registry = std::make_shared<Registry>();
     // iperf3 sends random bytes by default; a fixed pattern is as good for TCP.
     for (std::size_t i = 0; i < pattern_.size(); ++i) pattern_[i] = static_cast<std::uint8_t>('0' + i % 10);
 }
 
 Result<void, std::string> Iperf3App::start(engine::Engine& e) {
-    for (std::uint16_t p : ports_) {
+    for (std::uint16_t p : set_.ports) {
         if (!e.listen(p)) return Err("already listening on " + std::to_string(p));
     }
     return {};
 }
 
 void Iperf3App::handle(engine::Engine& e, tcp::Connection& c) {
-    Peer& p = peers_[&c];
+    auto [it, fresh] = peers_.try_emplace(&c);
+    Peer& p = it->second;
+    if (fresh) p.since = e.now();
     switch (p.role) {
         case Role::New: handle_new(e, c, p); break;
         case Role::Control: handle_control(e, c, p); break;
-        case Role::Stream: handle_stream(e, c, p); break;
+        case Role::Stream: handle_stream(e, c); break;
         case Role::Gone: drain(e, c, nullptr); break;
     }
 }
@@ -351,32 +425,45 @@ void Iperf3App::handle_new(engine::Engine& e, tcp::Connection& c, Peer& p) {
         (void)c.close(e.ctx(), e.now());
         return;
     }
-    if (!test_) {
-        p.role = Role::Control;
-        p.in = ControlBuffer{};
-        test_.emplace();
-        test_->control = &c;
-        test_->cookie = cookie;
-        c.set_nodelay(e.ctx(), e.now(), true);  // state bytes go out one by one, at once
-        log("ustcp-server: iperf3: test from %s\n", peer_name(c));
-        if (!send_state(e, c, StateByte::ParamExchange)) return;
-        handle_control(e, c, p);
-        return;
+    Registry::Claim claim = set_.registry->claim(cookie, set_.lcore, e.opened_at(c));
+    if (claim.kind == Registry::Claim::Kind::Control && test_) {
+        // Only with a registry that allows several tests: one control per engine.
+        set_.registry->release(*claim.test);
+        claim = {};
+        claim.why = "this lcore has a test running";
     }
-    if (test_->phase == Phase::Streams && cookie == test_->cookie) {
-        p.role = Role::Stream;
-        p.index = static_cast<std::uint32_t>(test_->streams.size());
-        Stream s;
-        s.conn = &c;
-        s.sends = test_->params.server_sends(p.index);
-        test_->streams.push_back(s);
-        if (test_->streams.size() == test_->params.streams()) begin_test(e);
-        else handle_stream(e, c, p);
-        return;
+    switch (claim.kind) {
+        case Registry::Claim::Kind::Control: {
+            p.role = Role::Control;
+            p.in = ControlBuffer{};
+            test_.emplace();
+            test_->control = &c;
+            test_->shared = std::move(claim.test);
+            test_->heard = e.now();
+            c.set_nodelay(e.ctx(), e.now(), true);  // state bytes go out one by one, at once
+            log("ustcp-server: iperf3: test from %s\n", peer_name(c) + " on lcore " + std::to_string(set_.lcore));
+            if (!send_state(e, c, StateByte::ParamExchange)) return;
+            handle_control(e, c, p);
+            return;
+        }
+        case Registry::Claim::Kind::Stream: {
+            p.role = Role::Stream;
+            ++streams_served_;
+            Stream& s = streams_[&c];
+            s.index = claim.index;
+            s.test = std::move(claim.test);  // whether we send on it: once the test runs
+            // The control on this engine begins at once when this was the last stream.
+            if (test_ && test_->shared == s.test && test_->phase == Phase::Streams) {
+                test_->heard = e.now();
+                if (s.test->joined.load(std::memory_order_acquire) == s.test->params.streams()) begin_test(e);
+            }
+            if (streams_.count(&c) != 0) handle_stream(e, c);
+            return;
+        }
+        case Registry::Claim::Kind::Denied: break;
     }
-    // Busy (another test), or a cookie that is not this test's.
     ++denied_;
-    log("ustcp-server: iperf3: %s: access denied (a test is running)\n", peer_name(c));
+    log("ustcp-server: iperf3: %s\n", peer_name(c) + ": access denied (" + claim.why + ")");
     p.role = Role::Gone;
     (void)send_state(e, c, StateByte::AccessDenied);
     (void)c.close(e.ctx(), e.now());
@@ -387,12 +474,13 @@ void Iperf3App::handle_control(engine::Engine& e, tcp::Connection& c, Peer& p) {
         std::uint8_t buf[2048];
         auto r = c.receive(e.ctx(), e.now(), wire::MutBytes(buf, sizeof buf));
         if (!r || *r == 0) break;
+        if (test_ && test_->control == &c) test_->heard = e.now();
         if (!p.in.append({buf, *r})) {
             end_test(e, "control connection sent more than one message can hold", true);
             return;
         }
     }
-    while (test_ && test_->control == &c) {
+    while (test_ && test_->control == &c && !test_->results_wait) {
         std::string why;
         std::string json;
         std::int8_t st = 0;
@@ -405,7 +493,7 @@ void Iperf3App::handle_control(engine::Engine& e, tcp::Connection& c, Peer& p) {
                     why = params.error();
                     t = ControlBuffer::Take::Bad;
                 } else {
-                    test_->params = *params;
+                    set_.registry->set_params(*test_->shared, *params);
                     test_->phase = Phase::Streams;
                     char line[160];
                     std::snprintf(line, sizeof line, "%u stream(s)%s%s, %u s, blocks of %u bytes, omit %u s",
@@ -429,8 +517,10 @@ void Iperf3App::handle_control(engine::Engine& e, tcp::Connection& c, Peer& p) {
                     test_->end = e.now();
                     test_->phase = Phase::Results;
                     // As iperf3 does: the streams end here (FIN after what is queued), so that a
-                    // client blocked reading a stream (-R) sees the end of it.
-                    close_streams(e);
+                    // client blocked reading a stream (-R) sees the end of it. Streams on other
+                    // lcores see the phase at their next poll; this engine's close now.
+                    test_->shared->phase.store(Registry::Phase::Ended, std::memory_order_release);
+                    poll_streams(e);
                     if (!send_state(e, c, StateByte::ExchangeResults)) return;
                 } else if (test_->phase == Phase::Done && st == static_cast<std::int8_t>(StateByte::IperfDone)) {
                     end_test(e, "done", false);
@@ -447,12 +537,8 @@ void Iperf3App::handle_control(engine::Engine& e, tcp::Connection& c, Peer& p) {
                     why = "client results: " + ok.error();
                     t = ControlBuffer::Take::Bad;
                 } else {
-                    const auto res = results(test_->end);
-                    const bool sender = std::any_of(test_->streams.begin(), test_->streams.end(),
-                                                    [](const Stream& s) { return s.sends; });
-                    if (!send_json(e, c, results_json(res, sender))) return;
-                    test_->phase = Phase::Done;
-                    if (!send_state(e, c, StateByte::DisplayResults)) return;
+                    test_->results_wait = true;
+                    send_results(e);
                 }
                 break;
         }
@@ -465,19 +551,44 @@ void Iperf3App::handle_control(engine::Engine& e, tcp::Connection& c, Peer& p) {
     if (test_ && test_->control == &c && c.peer_closed()) end_test(e, "the client closed the control connection", true);
 }
 
-void Iperf3App::handle_stream(engine::Engine& e, tcp::Connection& c, Peer& p) {
-    Stream* s = test_ && p.index < test_->streams.size() && test_->streams[p.index].conn == &c
-                    ? &test_->streams[p.index] : nullptr;
-    drain(e, c, s);
-    if (s && s->sends && test_->phase == Phase::Running) fill(e, c, *s);
-    if (c.peer_closed() && (!s || !s->sends)) {
-        // The client is done with this stream (it closes its streams at the end).
-        if (s) close_stream(e, *s);
-        else {
-            p.role = Role::Gone;
-            (void)c.close(e.ctx(), e.now());
-        }
+void Iperf3App::send_results(engine::Engine& e) {
+    Test& t = *test_;
+    Registry::Test& sh = *t.shared;
+    const std::uint32_t n = sh.params.streams();
+    // Streams on other lcores report once they have seen the test end (their next poll).
+    if (sh.reported.load(std::memory_order_acquire) < n) return;
+    t.results_wait = false;
+    t.heard = e.now();
+    const Instant from = t.start + Duration::seconds(sh.params.omit);
+    const double secs = t.end > from ? static_cast<double>((t.end - from).as_micros()) / 1e6 : 0.0;
+    std::vector<StreamResult> res(n);
+    bool sender = false;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const Registry::Slot& s = sh.slots[i];
+        StreamResult& r = res[s.order];  // in the client's order, with its ids
+        r.id = stream_id(s.order);
+        r.bytes = s.bytes;
+        if (s.sends) r.retransmits = static_cast<std::int64_t>(s.retransmits);
+        sender = sender || s.sends;
+        r.end = secs;
     }
+    tcp::Connection& c = *t.control;
+    if (!send_json(e, c, results_json(res, sender))) return;
+    test_->phase = Phase::Done;
+    (void)send_state(e, c, StateByte::DisplayResults);
+}
+
+void Iperf3App::handle_stream(engine::Engine& e, tcp::Connection& c) {
+    auto it = streams_.find(&c);
+    if (it == streams_.end()) {
+        drain(e, c, nullptr);
+        return;
+    }
+    Stream& s = it->second;
+    drain(e, c, &s);
+    if (s.sends && s.seen == Registry::Phase::Running) fill(e, c, s);
+    // The client is done with this stream (it closes its streams at the end).
+    if (c.peer_closed() && !s.sends) finish_stream(e, c);
 }
 
 void Iperf3App::drain(engine::Engine& e, tcp::Connection& c, Stream* s) {
@@ -486,11 +597,13 @@ void Iperf3App::drain(engine::Engine& e, tcp::Connection& c, Stream* s) {
         if (!r || *r == 0) break;
         if (s) s->bytes += *r;
     }
-    if (c.peer_closed() && peers_[&c].role == Role::Gone) (void)c.close(e.ctx(), e.now());
+    if (s == nullptr && c.peer_closed()) {
+        if (auto it = peers_.find(&c); it != peers_.end() && it->second.role == Role::Gone) (void)c.close(e.ctx(), e.now());
+    }
 }
 
 void Iperf3App::fill(engine::Engine& e, tcp::Connection& c, Stream& s) {
-    const std::size_t block = std::min<std::size_t>(test_->params.len, pattern_.size());
+    const std::size_t block = std::min<std::size_t>(s.test->params.len, pattern_.size());
     for (;;) {
         auto r = c.send(e.ctx(), e.now(), wire::Bytes(pattern_.data(), block));
         if (!r || *r == 0) break;
@@ -526,61 +639,157 @@ void Iperf3App::begin_test(engine::Engine& e) {
     Test& t = *test_;
     t.phase = Phase::Running;
     t.start = e.now();
-    t.omit_over = t.params.omit == 0;
+    t.heard = e.now();
+    t.shared->start = t.start;
+    set_.registry->order_streams(*t.shared);
+    t.shared->phase.store(Registry::Phase::Running, std::memory_order_release);
     if (!send_state(e, *t.control, StateByte::TestStart)) return;
     if (!send_state(e, *t.control, StateByte::TestRunning)) return;
-    for (Stream& s : t.streams) {
-        if (s.conn == nullptr) continue;
-        tcp::Connection& c = *s.conn;
-        drain(e, c, &s);
-        if (s.sends) fill(e, c, s);
-        e.touch(c);
+    poll_streams(e);  // this engine's streams start now, the others' at their next poll
+}
+
+void Iperf3App::poll_streams(engine::Engine& e) {
+    for (auto it = streams_.begin(); it != streams_.end();) {
+        tcp::Connection& c = *it->first;
+        Stream& s = it->second;
+        ++it;  // finish_stream() erases s
+        const Registry::Phase ph = s.test->phase.load(std::memory_order_acquire);
+        if (ph == Registry::Phase::Ended) {
+            finish_stream(e, c);
+            continue;
+        }
+        if (ph == Registry::Phase::Running && s.seen != Registry::Phase::Running) {
+            // order_streams() ran before the phase was published.
+            const Registry::Slot& slot = s.test->slots[s.index];
+            s.seen = Registry::Phase::Running;
+            s.sends = slot.sends;
+            s.omit_over = s.test->params.omit == 0;
+            log("ustcp-server: iperf3: %s\n", "stream " + std::to_string(stream_id(slot.order)) + " from " +
+                                                  peer_name(c) + " on lcore " + std::to_string(set_.lcore) +
+                                                  " (control on lcore " + std::to_string(s.test->control_lcore) +
+                                                  (s.sends ? "), we send" : "), we receive"));
+            drain(e, c, &s);
+            if (s.sends) fill(e, c, s);
+            e.touch(c);
+        }
+        if (s.seen == Registry::Phase::Running && !s.omit_over &&
+            e.now() - s.test->start >= Duration::seconds(s.test->params.omit)) {
+            s.omit_over = true;
+            s.omitted = s.bytes;
+        }
     }
+}
+
+void Iperf3App::finish_stream(engine::Engine& e, tcp::Connection& c) {
+    auto it = streams_.find(&c);
+    if (it == streams_.end()) return;
+    Stream s = std::move(it->second);
+    streams_.erase(it);
+    drain(e, c, &s);
+    report_stream(c, s);
+    if (auto p = peers_.find(&c); p != peers_.end()) p->second.role = Role::Gone;
+    (void)c.close(e.ctx(), e.now());
+    e.touch(c);
+}
+
+void Iperf3App::report_stream(const tcp::Connection& c, const Stream& s) {
+    Registry::Slot& slot = s.test->slots[s.index];
+    slot.bytes = s.omit_over ? s.bytes - s.omitted : 0;
+    slot.retransmits = c.stats().retrans_timeout + c.stats().retrans_fast;
+    slot.reported.store(true, std::memory_order_release);  // bytes and retransmits first
+    s.test->reported.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void Iperf3App::after_poll(engine::Engine& e) {
-    if (!test_ || test_->phase != Phase::Running || test_->omit_over) return;
-    if (e.now() - test_->start < Duration::seconds(test_->params.omit)) return;
-    test_->omit_over = true;
-    for (Stream& s : test_->streams) s.omitted = s.bytes;
+    if (!streams_.empty()) poll_streams(e);
+    if (test_) {
+        Registry::Test& sh = *test_->shared;
+        if (test_->phase == Phase::Streams) {
+            const std::uint32_t joined = sh.joined.load(std::memory_order_acquire);
+            if (joined != test_->joined) {
+                test_->joined = joined;
+                test_->heard = e.now();
+                if (joined == sh.params.streams()) begin_test(e);
+            }
+        } else if (test_->results_wait) {
+            send_results(e);
+            // DISPLAY_RESULTS out: IPERF_DONE may be waiting already.
+            if (test_ && test_->phase == Phase::Done) {
+                if (auto it = peers_.find(test_->control); it != peers_.end()) handle_control(e, *test_->control, it->second);
+            }
+        }
+    }
+    if (e.now() >= next_idle_check_) {
+        next_idle_check_ = e.now() + Duration::millis(100);
+        check_idle(e);
+    }
 }
 
-std::vector<StreamResult> Iperf3App::results(Instant now) const {
-    std::vector<StreamResult> out;
-    const Test& t = *test_;
-    const Instant from = t.start + Duration::seconds(t.params.omit);
-    const double secs = now > from ? static_cast<double>((now - from).as_micros()) / 1e6 : 0.0;
-    for (std::uint32_t i = 0; i < t.streams.size(); ++i) {
-        const Stream& s = t.streams[i];
-        StreamResult r;
-        r.id = stream_id(i);
-        r.bytes = s.bytes - (t.omit_over ? s.omitted : s.bytes);
-        if (s.sends) r.retransmits = static_cast<std::int64_t>(s.retransmits);
-        r.end = secs;
-        out.push_back(r);
+void Iperf3App::check_idle(engine::Engine& e) {
+    const Duration idle = set_.idle_timeout;
+    auto secs = [](Duration d) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.1f s", static_cast<double>(d.as_millis()) / 1e3);
+        return std::string(b);
+    };
+    if (test_) {
+        // Silent while it runs is normal: the client keeps time (-t, then -O) and then says
+        // TEST_END. A test of -n/-k bytes (time 0) runs as long as the client sends.
+        Instant limit = test_->heard + idle;
+        const std::uint32_t t = test_->shared->params.time;
+        if (test_->phase == Phase::Running) {
+            limit = t == 0 ? Instant::from_nanos(INT64_MAX)
+                           : test_->start + Duration::seconds(std::int64_t{t} + test_->shared->params.omit) + idle;
+        }
+        if (e.now() > limit) {
+            ++idle_closed_;
+            end_test(e, "idle: no control message for " + secs(e.now() - test_->heard) +
+                            " (app.iperf3_idle_timeout " + secs(idle) + ")", true);
+        }
     }
-    return out;
+    for (auto& [c, p] : peers_) {
+        if (p.role != Role::New || e.now() - p.since <= idle) continue;
+        ++idle_closed_;
+        log("ustcp-server: iperf3: %s\n", peer_name(*c) + ": closed: no cookie in " + secs(e.now() - p.since) +
+                                              " (app.iperf3_idle_timeout " + secs(idle) + ")");
+        p.role = Role::Gone;
+        (void)c->close(e.ctx(), e.now());
+        e.touch(*c);
+    }
 }
 
 void Iperf3App::end_test(engine::Engine& e, std::string_view why, bool failed) {
     if (!test_) return;
     Test t = std::move(*test_);
     test_.reset();
+    Registry::Test& sh = *t.shared;
+    set_.registry->release(sh);  // phase Ended: every stream closes
+    poll_streams(e);             // this engine's at once
     std::uint64_t in = 0;
     std::uint64_t out = 0;
-    for (const Stream& s : t.streams) (s.sends ? out : in) += s.bytes;
+    std::uint32_t counted = 0;
+    std::string lcores;  // where the streams were
+    const std::uint32_t n = sh.slots ? sh.joined.load(std::memory_order_acquire) : 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const Registry::Slot& s = sh.slots[i];
+        const std::string l = std::to_string(s.lcore);
+        if (("," + lcores + ",").find("," + l + ",") == std::string::npos) lcores += (lcores.empty() ? "" : ",") + l;
+        if (!s.reported.load(std::memory_order_acquire)) continue;
+        ++counted;
+        (s.sends ? out : in) += s.bytes;
+    }
     const Instant until = t.end > t.start ? t.end : e.now();
     const double secs = t.phase >= Phase::Running ? static_cast<double>((until - t.start).as_micros()) / 1e6 : 0.0;
-    char line[320];
+    char line[400];
     std::snprintf(line, sizeof line,
-                  "%s%.*s: %zu stream(s), %" PRIu64 " bytes received, %" PRIu64 " bytes sent in %.3f s "
-                  "(%.2f Mbit/s in, %.2f Mbit/s out)",
-                  failed ? "test ended: " : "test ", static_cast<int>(why.size()), why.data(), t.streams.size(), in,
-                  out, secs, secs > 0 ? static_cast<double>(in) * 8 / secs / 1e6 : 0.0,
-                  secs > 0 ? static_cast<double>(out) * 8 / secs / 1e6 : 0.0);
+                  "%s%.*s: %u stream(s)%s%s, %" PRIu64 " bytes received, %" PRIu64 " bytes sent in %.3f s "
+                  "(%.2f Mbit/s in, %.2f Mbit/s out)%s",
+                  failed ? "test ended: " : "test ", static_cast<int>(why.size()), why.data(),
+                  n, lcores.empty() ? "" : " on lcore(s) ", lcores.c_str(), in, out, secs, secs > 0 ? static_cast<double>(in) * 8 / secs / 1e6 : 0.0,
+                  secs > 0 ? static_cast<double>(out) * 8 / secs / 1e6 : 0.0,
+                  counted < n ? " (streams on other lcores not yet counted)" : "");
     log("ustcp-server: iperf3: %s\n", std::string(line));
     ++(failed ? tests_failed_ : tests_done_);
-    for (Stream& s : t.streams) close_stream(e, s);
     if (t.control != nullptr) {
         if (auto it = peers_.find(t.control); it != peers_.end()) it->second.role = Role::Gone;
         (void)t.control->close(e.ctx(), e.now());
@@ -588,37 +797,25 @@ void Iperf3App::end_test(engine::Engine& e, std::string_view why, bool failed) {
     }
 }
 
-void Iperf3App::close_stream(engine::Engine& e, Stream& s) {
-    if (s.conn == nullptr) return;
-    tcp::Connection& c = *s.conn;
-    s.conn = nullptr;
-    s.retransmits = c.stats().retrans_timeout + c.stats().retrans_fast;
-    drain(e, c, &s);
-    if (auto it = peers_.find(&c); it != peers_.end()) it->second.role = Role::Gone;
-    (void)c.close(e.ctx(), e.now());
-    e.touch(c);
-}
-
-void Iperf3App::close_streams(engine::Engine& e) {
-    for (Stream& s : test_->streams) close_stream(e, s);
-}
-
 void Iperf3App::on_closed(engine::Engine& e, tcp::Connection& c) {
     if (test_ && test_->control == &c) {
         test_->control = nullptr;  // end_test must not close it again
         end_test(e, "the control connection closed", true);
     }
-    if (test_) {
-        for (Stream& s : test_->streams) {
-            if (s.conn == &c) s.conn = nullptr;
-        }
+    if (streams_.count(&c) != 0) {
+        // Closed before its test ended (a reset): its counts as they are.
+        auto it = streams_.find(&c);
+        report_stream(c, it->second);
+        streams_.erase(it);
     }
     peers_.erase(&c);
 }
 
 void Iperf3App::report(std::string& out) const {
-    out += "iperf3: tests " + std::to_string(tests_done_) + " done, " + std::to_string(tests_failed_) +
-           " ended early, " + std::to_string(denied_) + " connection(s) denied\n";
+    out += "iperf3: lcore " + std::to_string(set_.lcore) + ": tests " + std::to_string(tests_done_) + " done, " +
+           std::to_string(tests_failed_) + " ended early (" + std::to_string(idle_closed_) + " idle), " +
+           std::to_string(streams_served_) + " stream(s) served, " + std::to_string(denied_) +
+           " connection(s) denied\n";
 }
 
 }  // namespace ustcp::iperf3

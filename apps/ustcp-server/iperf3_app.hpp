@@ -23,12 +23,17 @@
 // of turn, a non-TCP test) ends the test: the control connection and the streams are
 // closed and the reason is logged.
 //
-// One test at a time per engine; the streams of a test must reach the engine that has its
-// control connection, so run it with one worker lcore (with several, software steering or
-// RSS may put a stream elsewhere, where it is denied).
+// One test at a time (as iperf3 -s), on any number of worker lcores: the Registry, shared by
+// every engine, finds a stream's test by its cookie wherever the stream lands; streams on
+// other lcores follow the control connection's state changes and report their counts into
+// the test's slots for the results exchange. A control connection silent for
+// Iperf3Settings::idle_timeout (app.iperf3_idle_timeout) ends its test, freeing the server.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -129,10 +134,85 @@ private:
     std::size_t pos_ = 0;
 };
 
+/// What every engine's Iperf3App shares: the test running, by its cookie. With several worker
+/// lcores a test's streams can land anywhere (software steering or RSS picks a flow's lcore
+/// from its 4-tuple), so the engine that reads a stream's cookie looks the test up here.
+///
+/// Off the fast path: the mutex is taken when a connection's cookie arrives (claim()), when
+/// the parameters are in (set_params()) and when the test ends (release()) - a few times
+/// per test. While the test runs, each stream's lcore reads the test's `phase` (one atomic
+/// load per loop iteration while it holds streams) to start and stop sending, and counts
+/// its bytes in its own memory; a stream's counts are written to its Slot once, when it
+/// closes, and published by `reported` (release), which the control's lcore waits for
+/// before it answers the client's results.
+class Registry {
+public:
+    enum class Phase : std::uint8_t { Params, Streams, Running, Ended };
+    struct Slot {
+        unsigned lcore = 0;             ///< the stream's lcore (set by claim())
+        Instant opened;                 ///< its SYN's poll (set by claim())
+        std::uint32_t order = 0;        ///< its place in the client's connect order (order_streams())
+        bool sends = false;             ///< we send on it (-R, second half of --bidir; order_streams())
+        std::uint64_t bytes = 0;        ///< after omit; valid once `reported`
+        std::uint64_t retransmits = 0;  ///< valid once `reported`
+        std::atomic<bool> reported{false};
+    };
+    struct Test {
+        std::string cookie;
+        unsigned control_lcore = 0;
+        Params params;                     ///< set under the mutex before phase Streams
+        std::unique_ptr<Slot[]> slots;     ///< params.streams() of them, set with params
+        std::uint32_t claimed = 0;         ///< under the mutex
+        Instant start;                     ///< TEST_RUNNING: written before phase Running (release)
+        std::atomic<Phase> phase{Phase::Params};
+        std::atomic<std::uint32_t> joined{0};    ///< streams claimed
+        std::atomic<std::uint32_t> reported{0};  ///< slots whose counts are in
+    };
+    struct Claim {
+        enum class Kind : std::uint8_t { Control, Stream, Denied } kind = Kind::Denied;
+        std::shared_ptr<Test> test;
+        std::uint32_t index = 0;  ///< Stream: its index in connect order
+        std::string why;          ///< Denied: the reason
+    };
+
+    /// `max_tests`: tests at a time (iperf3 -s serves one).
+    explicit Registry(std::size_t max_tests = 1) : max_tests_(max_tests) {}
+    /// A connection's cookie on `lcore` (`opened`: Engine::opened_at): a stream of the test
+    /// with that cookie when it is waiting for streams, else a new test's control connection
+    /// when there is room, else denied (busy, or a stream more than the test asked for).
+    [[nodiscard]] Claim claim(std::string_view cookie, unsigned lcore, Instant opened = {});
+    /// The control's lcore, once every stream joined: each slot's place in the client's
+    /// connect order, and so its iperf3 id and whether we send on it. Cookies reach their
+    /// lcores in any order (one lcore may be slower to read its queue), but the client opens
+    /// its streams one after the other - stream k+1's SYN leaves only once stream k's
+    /// SYN-ACK came back - so the order of the SYNs' polls is the client's order.
+    void order_streams(Test& t);
+    /// The control's lcore: the parameters are in; streams may be claimed from now on.
+    void set_params(Test& t, const Params& p);
+    /// The control's lcore: the test is over (phase Ended) and its entry freed; streams
+    /// still open elsewhere close at their lcore's next poll and report into their slots.
+    void release(Test& t);
+    [[nodiscard]] std::size_t tests() const;
+
+private:
+    mutable std::mutex mu_;
+    std::size_t max_tests_;
+    std::unordered_map<std::string, std::shared_ptr<Test>> tests_;
+};
+
+struct Iperf3Settings {
+    std::vector<std::uint16_t> ports{5201};
+    std::shared_ptr<Registry> registry;  ///< the same for every engine
+    unsigned lcore = 0;                  ///< this engine's (logged with each stream)
+    /// A control connection silent this long ends its test (while the test runs: after its
+    /// -t plus -O plus this); a connection without its cookie after this long is closed.
+    Duration idle_timeout = Duration::seconds(60);
+};
+
 /// The server on one engine.
 class Iperf3App final : public dpdk::WorkerApp {
 public:
-    explicit Iperf3App(std::vector<std::uint16_t> ports);
+    explicit Iperf3App(Iperf3Settings s);
 
     Result<void, std::string> start(engine::Engine& e) override;
     void on_accept(engine::Engine& e, tcp::Connection& c) override { handle(e, c); }
@@ -149,49 +229,65 @@ private:
     struct Peer {
         Role role = Role::New;
         ControlBuffer in;             // New and Control: bytes not yet understood
-        std::uint32_t index = 0;      // Stream: index in connect order
+        Instant since;                // New: accepted at
     };
+    /// A stream on this engine, of a test whose control may be on any engine.
     struct Stream {
-        tcp::Connection* conn = nullptr;  // null once closed
+        std::shared_ptr<Registry::Test> test;
+        std::uint32_t index = 0;
         bool sends = false;
+        Registry::Phase seen = Registry::Phase::Streams;  // the test's phase as last acted on
         std::uint64_t bytes = 0;
         std::uint64_t omitted = 0;        // bytes counted before the omit period ended
-        std::uint64_t retransmits = 0;    // segments resent, as of the stream's close
+        bool omit_over = false;
     };
+    /// The test whose control connection is on this engine.
     struct Test {
         tcp::Connection* control = nullptr;
-        std::string cookie;
-        Params params;
+        std::shared_ptr<Registry::Test> shared;
         Phase phase = Phase::Params;
-        std::vector<Stream> streams;
         Instant start;                    // TEST_RUNNING sent
         Instant end;                      // TEST_END received
-        bool omit_over = false;
+        Instant heard;                    // the last control message or stream joining
+        std::uint32_t joined = 0;         // streams seen joined
+        bool results_wait = false;        // the client's results are in; ours wait for the counts
     };
 
     void handle(engine::Engine& e, tcp::Connection& c);
     void handle_new(engine::Engine& e, tcp::Connection& c, Peer& p);
     void handle_control(engine::Engine& e, tcp::Connection& c, Peer& p);
-    void handle_stream(engine::Engine& e, tcp::Connection& c, Peer& p);
+    void handle_stream(engine::Engine& e, tcp::Connection& c);
     void drain(engine::Engine& e, tcp::Connection& c, Stream* s);
     void fill(engine::Engine& e, tcp::Connection& c, Stream& s);
     bool send_state(engine::Engine& e, tcp::Connection& c, StateByte b);
     bool send_json(engine::Engine& e, tcp::Connection& c, const std::string& json);
+    /// Every stream joined: TEST_START, TEST_RUNNING.
     void begin_test(engine::Engine& e);
-    /// Reads what is left, closes (FIN after the queued data) and forgets the connection.
-    void close_stream(engine::Engine& e, Stream& s);
-    void close_streams(engine::Engine& e);
+    /// The client's results are in and every stream's counts: ours, then DISPLAY_RESULTS.
+    void send_results(engine::Engine& e);
+    /// Acts on the phase of each stream's test: starts sending when it runs, closes the
+    /// stream and reports its counts when it has ended, counts the omit period.
+    void poll_streams(engine::Engine& e);
+    /// Reads what is left, writes the counts into the stream's slot, closes (FIN after the
+    /// queued data) and forgets the stream.
+    void finish_stream(engine::Engine& e, tcp::Connection& c);
+    /// Writes the stream's counts into its slot and publishes them (Slot::reported).
+    static void report_stream(const tcp::Connection& c, const Stream& s);
+    void check_idle(engine::Engine& e);
     void end_test(engine::Engine& e, std::string_view why, bool failed);
-    [[nodiscard]] std::vector<StreamResult> results(Instant now) const;
 
-    std::vector<std::uint16_t> ports_;
+    Iperf3Settings set_;
     std::unordered_map<tcp::Connection*, Peer> peers_;
+    std::unordered_map<tcp::Connection*, Stream> streams_;
     std::optional<Test> test_;
     std::vector<std::uint8_t> pattern_;   // what we send
     std::vector<std::uint8_t> scratch_;   // what we read and drop
+    Instant next_idle_check_;
     std::uint64_t tests_done_ = 0;
     std::uint64_t tests_failed_ = 0;
     std::uint64_t denied_ = 0;
+    std::uint64_t idle_closed_ = 0;
+    std::uint64_t streams_served_ = 0;
 };
 
 }  // namespace ustcp::iperf3

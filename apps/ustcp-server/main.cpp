@@ -15,8 +15,8 @@
 // clients (iperf3_app.hpp, iperf2_app.hpp); http (http_app.hpp), welcome and print
 // (seed_apps.hpp) are in files of their own. SIGUSR1 prints the stats per lcore and port, then the
 // totals; they are printed at exit too. `-i` (or `--interactive`) after `--` opens a
-// testpmd-style `ustcp>` console on the main thread (lib/dpdk console.hpp; the main lcore
-// must not be a worker).
+// testpmd-style `ustcp>` console (lib/dpdk console.hpp): on the main thread, or on a thread
+// of its own when the main lcore is a worker.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -149,7 +149,7 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
                 l.worker_count());
     std::fflush(stdout);
     l.handle_signals();
-    // -i: the console polls on the main thread (Launcher::run's main tick).
+    // -i: the console (lib/dpdk console.hpp).
     std::unique_ptr<dpdk::Console> console;
     if (interactive) {
         auto c = dpdk::Console::create(l);
@@ -161,8 +161,13 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
         std::printf("ustcp-server: interactive: `help` lists the commands, `quit` stops\n");
         std::fflush(stdout);
     }
-    const std::function<void()> tick = console ? std::function<void()>([&] { console->poll(); }) : nullptr;
+    // The console polls on the main thread between the main lcore's ticks, or (the main lcore
+    // being a worker) on a thread of its own.
+    const std::function<void()> tick =
+        console && !console->on_own_thread() ? std::function<void()>([&] { console->poll(); }) : nullptr;
     const bool discard = sc.app.name == config::AppKind::Discard;
+    // iperf3: one registry for every engine, so a stream finds its test on any lcore.
+    const auto iperf3_tests = std::make_shared<iperf3::Registry>();
     const int rc = l.run([&](const dpdk::EngineSlot& slot) -> std::unique_ptr<dpdk::WorkerApp> {
         switch (sc.app.name) {
             case config::AppKind::Http: {
@@ -176,13 +181,14 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
             }
             case config::AppKind::Welcome: return std::make_unique<apps::WelcomeApp>(sc.app.listen);
             case config::AppKind::Print: return std::make_unique<apps::PrintApp>(sc.app.listen);
-            case config::AppKind::Iperf3:
-                if (slot.worker == 0 && slot.port == 0 && slot.workers > 1) {
-                    std::printf("ustcp-server: iperf3: %u workers: a test's streams must reach its control "
-                                "connection's lcore, which flow steering does not promise; use one worker lcore\n",
-                                slot.workers);
-                }
-                return std::make_unique<iperf3::Iperf3App>(sc.app.listen);
+            case config::AppKind::Iperf3: {
+                iperf3::Iperf3Settings is;
+                is.ports = sc.app.listen;
+                is.registry = iperf3_tests;
+                is.lcore = slot.lcore;
+                is.idle_timeout = sc.app.iperf3_idle_timeout;
+                return std::make_unique<iperf3::Iperf3App>(is);
+            }
             case config::AppKind::Iperf: return std::make_unique<iperf2::Iperf2App>(sc.app.listen);
             default: return std::make_unique<EchoApp>(discard, sc.app.listen);
         }

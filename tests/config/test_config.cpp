@@ -99,6 +99,7 @@ name = "http"
 listen = [80, 8080]
 http_max_bytes = "2MiB"
 http_idle_timeout = "3s"
+iperf3_idle_timeout = "90s"
 http_max_request = "16KiB"
 )";
 
@@ -117,7 +118,8 @@ const std::vector<std::string> kEveryKeyNames = {
     "tcp.challenge_acks_per_engine_per_sec", "tcp.syn_cookies", "tcp.accept_overflow", "tcp.syn_backlog",
     "tcp.accept_backlog", "tcp.fixed_iss",
     "tcp.newreno.abc_limit_segments", "tcp.newreno.ca_growth", "tcp.newreno.recovery_exit",
-    "app.name", "app.listen", "app.http_max_bytes", "app.http_idle_timeout", "app.http_max_request",
+    "app.name", "app.listen", "app.http_max_bytes", "app.http_idle_timeout", "app.iperf3_idle_timeout",
+    "app.http_max_request",
 };
 
 std::string config_dir() {
@@ -219,6 +221,7 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     EXPECT_EQ(c.app.http_max_bytes, 2u << 20);
     EXPECT_EQ(c.app.http_idle_timeout, Duration::seconds(3));
     EXPECT_EQ(c.app.http_max_request, 16u << 10);
+    EXPECT_EQ(c.app.iperf3_idle_timeout, Duration::seconds(90));
 
     // Every key that was written has its line.
     EXPECT_EQ(c.sources.file, "t.toml");

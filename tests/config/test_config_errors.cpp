@@ -99,7 +99,7 @@ TEST(ConfigErrors, UnknownKeySuggestsTheNearestKey) {
 TEST(ConfigErrors, UnknownKeyWithoutANearOneListsTheSection) {
     EXPECT_EQ(message(with("app", "greeting = \"hello\"")),
               "t.toml:4: unknown key app.greeting; expected one of: name, listen, http_max_bytes, http_idle_timeout, "
-              "http_max_request");
+              "iperf3_idle_timeout, http_max_request");
     EXPECT_EQ(message("frobnicate = 1\n"),
               "t.toml:1: unknown key frobnicate; expected one of: lcores, burst, shutdown_timeout, pcap, [[port]], [mempool], "
               "[tcp], [app]");
@@ -313,6 +313,10 @@ TEST(ConfigErrors, OutOfRange) {
               "t.toml:4: key tcp.user_timeout: \"25h\" is out of range; expected 0s..24h");
     EXPECT_EQ(message(with("tcp", "keepalive_idle = \"500ms\"")),
               "t.toml:4: key tcp.keepalive_idle: \"500ms\" is out of range; expected 1s..32767s");
+    EXPECT_EQ(message(with("app", "iperf3_idle_timeout = \"50ms\"")),
+              "t.toml:4: key app.iperf3_idle_timeout: \"50ms\" is out of range; expected 100ms..1h");
+    EXPECT_EQ(message(with("app", "iperf3_idle_timeout = \"2h\"")),
+              "t.toml:4: key app.iperf3_idle_timeout: \"2h\" is out of range; expected 100ms..1h");
     // Sizes.
     EXPECT_EQ(message(with("tcp", "send_buffer = \"1KiB\"")),
               "t.toml:4: key tcp.send_buffer: \"1KiB\" is out of range; expected 4KiB..1GiB");

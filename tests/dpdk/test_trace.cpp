@@ -152,3 +152,117 @@ TEST(TraceStats, SinceSubtractsCountersAndKeepsGauges) {
     EXPECT_EQ(d.states[static_cast<std::size_t>(tcp::State::Established)], 2u);  // a gauge: as it is now
     EXPECT_EQ(d.connections, 2u);
 }
+
+TEST_F(Trace, WrapsAroundItsSlotsInOrder) {
+    // Ten rounds of 700 in, 700 out: the slot index wraps around the ring six times, partly
+    // filled, and every record comes out once, in the order it went in.
+    TraceRing ring;
+    ring.enable(true);
+    rte_mbuf* m = frame(64, 0);
+    std::uint32_t next_in = 0;
+    std::uint32_t next_out = 0;
+    TraceRing::Record r;
+    for (int round = 0; round < 10; ++round) {
+        for (int k = 0; k < 700; ++k, ++next_in) {
+            std::memcpy(rte_pktmbuf_mtod(m, void*), &next_in, sizeof next_in);
+            ring.push(&m, 1, (next_in & 1) != 0);
+        }
+        for (int k = 0; k < 700; ++k, ++next_out) {
+            ASSERT_TRUE(ring.pop(r)) << next_out;
+            std::uint32_t seq = 0;
+            std::memcpy(&seq, r.bytes.data(), sizeof seq);
+            ASSERT_EQ(seq, next_out);
+            EXPECT_EQ(r.out, (seq & 1) != 0);
+        }
+        EXPECT_FALSE(ring.pop(r));
+    }
+    EXPECT_GT(next_in, 6 * TraceRing::kSlots);
+    EXPECT_EQ(ring.dropped(), 0u);
+    rte_pktmbuf_free(m);
+}
+
+TEST_F(Trace, ABurstThatDoesNotFitKeepsItsHeadAndCountsTheRest) {
+    // Five slots free after a wrap, a burst of 16: its first five are recorded, eleven dropped.
+    TraceRing ring;
+    ring.enable(true);
+    rte_mbuf* one = frame(64, 0);
+    TraceRing::Record r;
+    for (std::uint32_t i = 0; i < 300; ++i) ring.push(&one, 1, false);
+    for (std::uint32_t i = 0; i < 300; ++i) ASSERT_TRUE(ring.pop(r));  // the indices start past 0
+    for (std::uint32_t i = 0; i < TraceRing::kSlots - 5; ++i) {
+        std::memcpy(rte_pktmbuf_mtod(one, void*), &i, sizeof i);
+        ring.push(&one, 1, false);
+    }
+    std::vector<rte_mbuf*> burst;
+    for (std::uint32_t i = 0; i < 16; ++i) burst.push_back(frame(64, 100000 + i));
+    ring.push(burst.data(), static_cast<std::uint16_t>(burst.size()), true);
+    EXPECT_EQ(ring.dropped(), 11u);
+    std::uint32_t n = 0;
+    for (; ring.pop(r); ++n) {
+        std::uint32_t seq = 0;
+        std::memcpy(&seq, r.bytes.data(), sizeof seq);
+        if (n < TraceRing::kSlots - 5) {
+            EXPECT_EQ(seq, n);
+            EXPECT_FALSE(r.out);
+        } else {
+            EXPECT_EQ(seq, 100000 + (n - (TraceRing::kSlots - 5)));
+            EXPECT_TRUE(r.out);
+        }
+    }
+    EXPECT_EQ(n, TraceRing::kSlots);
+    rte_pktmbuf_free(one);
+    for (rte_mbuf* b : burst) rte_pktmbuf_free(b);
+}
+
+namespace {
+
+/// Sets every 64-bit word of a counters struct to f(index).
+template <class T, class F>
+void fill_words(T& t, F f) {
+    static_assert(sizeof(T) % 8 == 0);
+    std::uint64_t w[sizeof(T) / 8];
+    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) w[i] = f(i);
+    std::memcpy(&t, w, sizeof(T));
+}
+template <class T>
+std::uint64_t word(const T& t, std::size_t i) {
+    std::uint64_t w[sizeof(T) / 8];
+    std::memcpy(w, &t, sizeof(T));
+    return w[i];
+}
+
+}  // namespace
+
+TEST(TraceStats, SinceSubtractsEveryCounterWord) {
+    // Every counter of every group: a baseline b, and a = b + d with d different per word;
+    // since(a, b) gives d back, since(a, a) zero, and the gauges are a's.
+    dpdk::StatsSnapshot b;
+    dpdk::StatsSnapshot a;
+    fill_words(b.ec, [](std::size_t i) { return 1000 + i; });
+    fill_words(a.ec, [](std::size_t i) { return 1000 + i + 3 * i + 1; });
+    fill_words(b.tc, [](std::size_t i) { return 50 * i; });
+    fill_words(a.tc, [](std::size_t i) { return 50 * i + i + 2; });
+    fill_words(b.ps, [](std::size_t i) { return (std::uint64_t{1} << 40) + i; });
+    fill_words(a.ps, [](std::size_t i) { return (std::uint64_t{1} << 40) + i + 7 * i; });
+    for (std::size_t i = 0; i < a.ipv4.size(); ++i) b.ipv4[i] = i, a.ipv4[i] = 2 * i + 1;
+    for (std::size_t i = 0; i < a.arp.size(); ++i) b.arp[i] = i, a.arp[i] = i + 4;
+    for (std::size_t i = 0; i < a.icmp.size(); ++i) b.icmp[i] = 9, a.icmp[i] = 9 + i;
+    for (std::size_t i = 0; i < a.neigh.size(); ++i) b.neigh[i] = 1, a.neigh[i] = 1 + 2 * i;
+    for (std::size_t i = 0; i < a.states.size(); ++i) b.states[i] = 100, a.states[i] = i;
+    b.connections = 100;
+    a.connections = 3;
+    const dpdk::StatsSnapshot d = dpdk::since(a, b);
+    for (std::size_t i = 0; i < sizeof(d.ec) / 8; ++i) EXPECT_EQ(word(d.ec, i), 3 * i + 1) << "engine word " << i;
+    for (std::size_t i = 0; i < sizeof(d.tc) / 8; ++i) EXPECT_EQ(word(d.tc, i), i + 2) << "tcp word " << i;
+    for (std::size_t i = 0; i < sizeof(d.ps) / 8; ++i) EXPECT_EQ(word(d.ps, i), 7 * i) << "port word " << i;
+    for (std::size_t i = 0; i < d.ipv4.size(); ++i) EXPECT_EQ(d.ipv4[i], i + 1);
+    for (std::size_t i = 0; i < d.arp.size(); ++i) EXPECT_EQ(d.arp[i], 4u);
+    for (std::size_t i = 0; i < d.icmp.size(); ++i) EXPECT_EQ(d.icmp[i], i);
+    for (std::size_t i = 0; i < d.neigh.size(); ++i) EXPECT_EQ(d.neigh[i], 2 * i);
+    for (std::size_t i = 0; i < d.states.size(); ++i) EXPECT_EQ(d.states[i], i);  // gauges: a's
+    EXPECT_EQ(d.connections, 3u);
+    const dpdk::StatsSnapshot z = dpdk::since(a, a);
+    for (std::size_t i = 0; i < sizeof(z.ec) / 8; ++i) EXPECT_EQ(word(z.ec, i), 0u);
+    for (std::size_t i = 0; i < sizeof(z.tc) / 8; ++i) EXPECT_EQ(word(z.tc, i), 0u);
+    for (std::size_t i = 0; i < sizeof(z.ps) / 8; ++i) EXPECT_EQ(word(z.ps, i), 0u);
+}

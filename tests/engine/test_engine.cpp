@@ -432,6 +432,107 @@ TEST(Engine, AFlowSlotIsReusedOnlyAfterReadersReportQuiescence) {
     e.poll(now);
 }
 
+TEST(Engine, FlowInfoPublishesCwndAndRetransmitsForReaders) {
+    // A lossy echo: the client's connection resends, and its cwnd moves. What a reader thread
+    // sees of it once all is echoed and the wire is quiet (the connection held open) is the
+    // connection's own.
+    Wire w(4096);
+    int n = 0;
+    w.pa.drop = [&](const std::vector<std::uint8_t>&) { return ++n % 13 == 0; };
+    struct Keeper : Client {
+        const tcp::Connection* conn = nullptr;
+        void on_connected(Engine& e, tcp::Connection& c) override {
+            conn = &c;
+            Client::on_connected(e, c);
+        }
+        void on_readable(Engine& e, tcp::Connection& c) override {  // collects, never closes
+            std::uint8_t buf[4096];
+            for (;;) {
+                auto r = c.receive(e.ctx(), e.now(), buf);
+                if (!r || *r == 0) break;
+                got.append(reinterpret_cast<const char*>(buf), *r);
+            }
+        }
+    } client;
+    for (std::uint32_t i = 0; i < 200000; ++i) client.data += static_cast<char>('a' + (i * 7919u) % 26u);
+    Echo echo;
+    Qsbr qsbr(1);
+    EngineConfig cfg = config(kIpA);
+    cfg.readers = ReclaimerRef(qsbr);
+    {
+        Engine a(cfg, w.pa, key(1), key(2));
+        Engine b(config(kIpB), w.pb, key(3), key(4));
+        a.set_app(&client);
+        b.set_app(&echo);
+        ASSERT_TRUE(b.listen(7));
+        ASSERT_TRUE(a.connect(kIpB, 7));
+        a.flush(w.now);
+        const Instant end = w.now + Duration::seconds(120);
+        for (bool quiet = false; w.now < end && !(quiet && client.got.size() == client.data.size());) {
+            const auto k = a.poll(w.now) + b.poll(w.now);
+            quiet = k == 0 && w.pa.pending() == 0 && w.pb.pending() == 0;
+            if (quiet) w.now = w.now + Duration::millis(1);
+        }
+        ASSERT_EQ(client.got, client.data);
+        ASSERT_NE(client.conn, nullptr);
+        ASSERT_EQ(client.conn->state(), tcp::State::Established);
+        const tcp::ConnStats& st = client.conn->stats();
+        const std::uint32_t resent = st.retrans_timeout + st.retrans_fast;
+        EXPECT_GT(resent, 0u);
+        EXPECT_LE(resent, a.tcp_counters().retransmits + a.tcp_counters().fast_retransmits);
+        const std::uint32_t cwnd = client.conn->congestion().cwnd();
+        EXPECT_GT(cwnd, 0u);
+        qsbr.register_reader(0);
+        qsbr.online(0);
+        std::size_t seen = 0;
+        std::thread reader([&] {
+            a.for_each_flow_concurrent([&](const FourTuple&, const FlowInfo& info) {
+                EXPECT_EQ(info.cwnd.load(), cwnd);
+                EXPECT_EQ(info.retransmits.load(), resent);
+                EXPECT_EQ(info.bytes_retrans.load(), st.bytes_retrans);
+                ++seen;
+            });
+        });
+        reader.join();
+        qsbr.offline(0);
+        EXPECT_EQ(seen, 1u);
+        a.abort_all(w.now);
+        b.abort_all(w.now);
+        a.poll(w.now);
+        b.poll(w.now);
+    }
+    EXPECT_EQ(w.pool_a.in_use(), 0u);
+    EXPECT_EQ(w.pool_b.in_use(), 0u);
+}
+
+namespace {
+std::int64_t g_clock_ns = 0;  // FlowsAreStampedWithTheConfiguredClock's clock
+}  // namespace
+
+TEST(Engine, FlowsAreStampedWithTheConfiguredClock) {
+    // opened_at(): EngineConfig::clock when given (read once per new connection), else the poll's time.
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacA, pool);
+    EngineConfig cfg = config(kIpA);
+    cfg.clock = []() noexcept { return Instant::from_nanos(g_clock_ns += 1000); };
+    Engine e(cfg, port, key(1), key(2));
+    g_clock_ns = 5'000'000;
+    auto c1 = e.connect(kIpB, 80);
+    auto c2 = e.connect(kIpB, 81);
+    ASSERT_TRUE(c1 && c2);
+    EXPECT_EQ(e.opened_at(**c1), Instant::from_nanos(5'001'000));
+    EXPECT_EQ(e.opened_at(**c2), Instant::from_nanos(5'002'000));
+    e.abort_all(Instant::from_nanos(1));
+
+    SimPort port2(kMacA, pool);
+    Engine plain(config(kIpA), port2, key(1), key(2));
+    plain.flush(Instant::from_nanos(7'000'000));
+    auto c3 = plain.connect(kIpB, 80);
+    ASSERT_TRUE(c3);
+    EXPECT_EQ(plain.opened_at(**c3), Instant::from_nanos(7'000'000));
+    plain.abort_all(Instant::from_nanos(7'000'000));
+}
+
 TEST(Engine, TsoSendsLargeSegmentsThePortCutsAtTheMss) {
     PortCaps caps;
     caps.tx_tso = true;

@@ -605,6 +605,10 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
     keys.push_back(duration_key<S>("app.http_idle_timeout", "http: idle connections are closed after this long",
                                    Duration::millis(1), Duration::seconds(3600), false,
                                    [](auto& c) -> auto& { return c.app.http_idle_timeout; }));
+    keys.push_back(duration_key<S>("app.iperf3_idle_timeout",
+                                   "iperf3: a test whose control connection is silent this long is ended",
+                                   Duration::millis(100), Duration::seconds(3600), false,
+                                   [](auto& c) -> auto& { return c.app.iperf3_idle_timeout; }));
     keys.push_back(size_key<S>("app.http_max_request", "http: request head (414/431) and body (413) limit", 256,
                                kib * kib, [](auto& c) -> auto& { return c.app.http_max_request; }));
     return keys;

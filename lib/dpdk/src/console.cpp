@@ -12,14 +12,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cinttypes>
 #include <cstddef>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "ustcp/config/load.hpp"
@@ -111,6 +114,8 @@ struct Console::Impl {
     Launcher* l = nullptr;
     cmdline* cl = nullptr;
     bool closed = false;
+    std::thread thread;                  // when the main lcore is a worker
+    std::atomic<bool> stopping{false};   // the thread ends
     std::vector<std::unique_ptr<TraceRing>> rings;
     wire::TcpdumpPrinter printer{false};
     std::vector<StatsSnapshot> base_lanes;  // `clear stats`: per Telemetry lane
@@ -140,10 +145,10 @@ struct Console::Impl {
                     "show stats: per lcore engine and tcp counters, connections by state",
                     {h(t_show), h(t_stats1), nullptr}};
     Inst<2> i_conn{[](void*, cmdline*, void* d) { self(d).show_conn(""); }, this,
-                   "show conn [state S] [port P]: connections (state, addresses, queues, srtt, retransmitted)",
+                   "show conn [state S] [port P]: connections (state, addresses, queues, srtt, cwnd, retransmits)",
                    {h(t_show), h(t_conn), nullptr}};
     Inst<3> i_conn_f{[](void* r, cmdline*, void* d) { self(d).show_conn(words(r).rest); }, this,
-                     "show conn [state S] [port P]: connections (state, addresses, queues, srtt, retransmitted)",
+                     "show conn [state S] [port P]: connections (state, addresses, queues, srtt, cwnd, retransmits)",
                      {h(t_show), h(t_conn), h(t_rest), nullptr}};
     Inst<2> i_config{[](void*, cmdline*, void* d) { self(d).show_config(); }, this,
                      "show config: the running configuration as TOML", {h(t_show), h(t_config), nullptr}};
@@ -277,8 +282,8 @@ struct Console::Impl {
             }
         }
         char buf[512];
-        std::snprintf(buf, sizeof buf, "%-12s %-21s %-21s %8s %8s %9s %10s %6s\n", "State", "Local", "Peer", "Send-Q",
-                      "Recv-Q", "SRTT(us)", "Retrans", "lcore");
+        std::snprintf(buf, sizeof buf, "%-12s %-21s %-21s %8s %8s %9s %9s %7s %10s %5s\n", "State", "Local", "Peer",
+                      "Send-Q", "Recv-Q", "SRTT(us)", "Cwnd", "Retrans", "RetransB", "lcore");
         std::string out = buf;
         std::size_t n = 0;
         (void)l->telemetry().walk_connections(
@@ -286,12 +291,14 @@ struct Console::Impl {
                 const auto st = tcp::to_string(static_cast<tcp::State>(info.state.load(std::memory_order_relaxed)));
                 if (state && !iequal(st, *state)) return;
                 if (port && t.local_port != *port && t.remote_port != *port) return;
-                std::snprintf(buf, sizeof buf, "%-12.*s %-21s %-21s %8u %8u %9u %10" PRIu64 " %6u\n",
+                std::snprintf(buf, sizeof buf, "%-12.*s %-21s %-21s %8u %8u %9u %9u %7u %10" PRIu64 " %5u\n",
                               static_cast<int>(st.size()), st.data(), endpoint(t.local_addr, t.local_port).c_str(),
                               endpoint(t.remote_addr, t.remote_port).c_str(),
                               info.send_queued.load(std::memory_order_relaxed),
                               info.recv_queued.load(std::memory_order_relaxed),
                               info.srtt_us.load(std::memory_order_relaxed),
+                              info.cwnd.load(std::memory_order_relaxed),
+                              info.retransmits.load(std::memory_order_relaxed),
                               info.bytes_retrans.load(std::memory_order_relaxed), lane.lcore);
                 out += buf;
                 ++n;
@@ -324,6 +331,9 @@ struct Console::Impl {
         cmdline_quit(cl);
     }
 
+    /// Trace lines, then what was typed; waits up to `wait_ms` for input (0 on the main thread).
+    void step(int wait_ms);
+
     void drain_trace() {
         TraceRing::Record r;
         for (std::size_t i = 0; i < rings.size(); ++i) {
@@ -342,16 +352,16 @@ struct Console::Impl {
 Console::Console(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Console::~Console() {
+    if (impl_->thread.joinable()) {
+        impl_->stopping.store(true, std::memory_order_relaxed);
+        impl_->thread.join();
+    }
     if (impl_->cl != nullptr) cmdline_stdin_exit(impl_->cl);
 }
 
+bool Console::on_own_thread() const noexcept { return impl_->thread.joinable(); }
+
 Result<std::unique_ptr<Console>, std::string> Console::create(Launcher& l) {
-    if (l.main_lcore_works()) {
-        return Err(std::string("interactive: the console runs on the main lcore (") +
-                   std::to_string(rte_get_main_lcore()) +
-                   "), which `lcores` lists as a worker; leave the main lcore out of `lcores` (e.g. EAL -l 0-1 with "
-                   "--lcores 1)");
-    }
     auto impl = std::make_unique<Impl>();
     Impl& im = *impl;
     im.l = &l;
@@ -371,21 +381,36 @@ Result<std::unique_ptr<Console>, std::string> Console::create(Launcher& l) {
     });
     im.cl = cmdline_stdin_new(im.ctx.data(), "ustcp> ");
     if (im.cl == nullptr) return Err(std::string("interactive: cmdline_stdin_new failed"));
-    return std::unique_ptr<Console>(new Console(std::move(impl)));
+    auto con = std::unique_ptr<Console>(new Console(std::move(impl)));
+    if (l.main_lcore_works()) {
+        // The main lcore polls its queues: the console gets a thread. It waits on stdin up to
+        // 10 ms at a time, so trace lines still come out while nothing is typed and a stop
+        // is noticed within 10 ms.
+        Impl* p = con->impl_.get();
+        p->thread = std::thread([p] {
+            while (!p->stopping.load(std::memory_order_relaxed)) p->step(10);
+        });
+    }
+    return con;
 }
 
-void Console::poll() {
-    Impl& im = *impl_;
-    im.drain_trace();
-    if (im.closed) return;
-    // Everything typed since the last tick, one character per cmdline_poll.
-    for (;;) {
+void Console::poll() { impl_->step(0); }
+
+void Console::Impl::step(int wait_ms) {
+    drain_trace();
+    if (closed) {
+        // End of input or quit: only trace lines from here on.
+        if (wait_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+        return;
+    }
+    // Everything typed since the last step, one character per cmdline_poll.
+    for (int wait = wait_ms;; wait = 0) {
         pollfd pfd{STDIN_FILENO, POLLIN, 0};
-        if (::poll(&pfd, 1, 0) <= 0) return;
-        const int st = cmdline_poll(im.cl);
+        if (::poll(&pfd, 1, wait) <= 0) return;
+        const int st = cmdline_poll(cl);
         if (st < 0 || st == RDLINE_EXITED) {
             // quit, or the end of input: the server goes on until it is stopped, as without -i.
-            im.closed = true;
+            closed = true;
             return;
         }
     }

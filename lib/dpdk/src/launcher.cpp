@@ -432,6 +432,7 @@ Result<void, std::string> Launcher::Impl::make_engines() {
             ec.announce = w.index == 0;  // one gratuitous ARP per port
             ec.buffer_nodes = nodes_per_engine;
             ec.readers = telemetry.readers();
+            ec.clock = &dpdk::now;
             // TSO when the port offers it and the config allows (setup_port enabled it then):
             // 64000 bytes a segment, well inside one IPv4 datagram.
             if (pc.tso != config::Toggle::Off && p.info.caps.tx_tso) ec.tso_max = 64000;

@@ -191,6 +191,8 @@ struct TelemetryCommands {
             rte_tel_data_add_dict_u64(c, "bytes_out", info.bytes_out.load(std::memory_order_relaxed));
             rte_tel_data_add_dict_u64(c, "bytes_retrans", info.bytes_retrans.load(std::memory_order_relaxed));
             rte_tel_data_add_dict_u64(c, "srtt_us", info.srtt_us.load(std::memory_order_relaxed));
+            rte_tel_data_add_dict_u64(c, "cwnd", info.cwnd.load(std::memory_order_relaxed));
+            rte_tel_data_add_dict_u64(c, "retransmits", info.retransmits.load(std::memory_order_relaxed));
             rte_tel_data_add_dict_u64(c, "send_queued", info.send_queued.load(std::memory_order_relaxed));
             rte_tel_data_add_dict_u64(c, "recv_queued", info.recv_queued.load(std::memory_order_relaxed));
             add_child(d, std::to_string(i).c_str(), c);

@@ -172,6 +172,7 @@ tcp::Connection* Engine::new_connection(const FourTuple& t) {
     free_slots_.pop_back();
     auto* c = new (f.storage) tcp::Connection(t);
     f.live = true;
+    f.opened = cfg_.clock != nullptr ? cfg_.clock() : now_;
     f.counted = tcp::State::Closed;
     ++states_[static_cast<std::size_t>(tcp::State::Closed)];
     f.info.state.store(static_cast<std::uint8_t>(tcp::State::Closed), std::memory_order_relaxed);
@@ -211,6 +212,8 @@ void Engine::rearm(Flow& f) noexcept {
     f.info.send_queued.store(static_cast<std::uint32_t>(c.send_queued()), std::memory_order_relaxed);
     f.info.recv_queued.store(static_cast<std::uint32_t>(c.bytes_readable()), std::memory_order_relaxed);
     f.info.srtt_us.store(static_cast<std::uint32_t>(c.rtt().srtt().as_micros()), std::memory_order_relaxed);
+    f.info.cwnd.store(c.congestion().cwnd(), std::memory_order_relaxed);
+    f.info.retransmits.store(s.retrans_timeout + s.retrans_fast, std::memory_order_relaxed);
     if (st == tcp::State::Closed) {
         if (f.armed()) wheel_.cancel(f);
         return;

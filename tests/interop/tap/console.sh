@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# tests/interop/tap/console.sh SERVER: ustcp-server's interactive console (`-- -i`) on a
-# pseudo-terminal, on net_tap against the Linux kernel, with one worker lcore (1) beside the
-# main lcore (0), which runs the console:
+# tests/interop/tap/console.sh SERVER [main-worker]: ustcp-server's interactive console (`-- -i`)
+# on a pseudo-terminal, on net_tap against the Linux kernel, with one worker lcore (1) beside the
+# main lcore (0), which runs the console; with `main-worker`, two workers (lcores 0 and 1, software
+# steering), the main lcore one of them, and the console on a thread of its own:
 #  - the prompt, `help`, `show stats`, `show port stats`;
-#  - three nc connections held open are listed by `show conn` (ESTABLISHED, their ports),
-#    `show conn state ESTABLISHED` and `show conn port P`;
+#  - three nc connections held open are listed by `show conn` (ESTABLISHED, their ports, a cwnd
+#    of at least one MSS, retransmits counted, the lcore that serves them), `show conn state
+#    ESTABLISHED` and `show conn port P`;
 #  - `show config` holds the address; `trace on` prints tcpdump lines of a new connection's
 #    frames both ways, `trace off` stops them;
 #  - after `clear stats`, `show stats` counts zero TCP segments;
@@ -13,11 +15,18 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || { echo "usage: $0 SERVER" >&2; exit 2; }
 SERVER=$1
+VARIANT=${2:-}
 [ -x /usr/bin/python3 ] || tap_skip "/usr/bin/python3 not found"
 command -v ss >/dev/null || tap_skip "'ss' not found"
 
-TAP_EAL_LCORES=0-1 console_start "$SERVER" --app echo --listen 7 --lcores 1
-echo "ok: prompt"
+if [ "$VARIANT" = main-worker ]; then
+    TAP_EAL_LCORES=0-1 console_start "$SERVER" --app echo --listen 7 --lcores 0-1
+    WORKERS="0 1"
+else
+    TAP_EAL_LCORES=0-1 console_start "$SERVER" --app echo --listen 7 --lcores 1
+    WORKERS="1"
+fi
+echo "ok: prompt (workers: $WORKERS)"
 
 console_cmd help 'show conn \[state S\] \[port P\]'
 for c in 'show port stats' 'show stats' 'show config' 'trace on\|off' 'clear stats' quit; do
@@ -25,11 +34,16 @@ for c in 'show port stats' 'show stats' 'show config' 'trace on\|off' 'clear sta
 done
 echo "ok: help"
 console_cmd 'show stats' 'total: connections 0'
-grep -aq '^lcore 1: connections 0' "$WORK/console.out" || tap_fail "show stats: no lcore 1 block"
+for w in $WORKERS; do
+    grep -aq "^lcore $w: connections 0" "$WORK/console.out" || tap_fail "show stats: no lcore $w block"
+done
 grep -aq 'tcp: segs_in' "$WORK/console.out" || tap_fail "show stats: no tcp counters"
 grep -aq 'states: CLOSED' "$WORK/console.out" || tap_fail "show stats: no connections by state"
 echo "ok: show stats"
-console_cmd 'show port stats' 'queue 0 \(lcore 1\): rx [0-9]+ frames'
+first=${WORKERS%% *}
+console_cmd 'show port stats' "queue 0 \\(lcore $first\\): rx [0-9]+ frames"
+[ "$VARIANT" != main-worker ] || grep -aqE 'queue 1 \(lcore 1\): rx [0-9]+ frames' "$WORK/console.out" ||
+    tap_fail "show port stats: no queue 1"
 grep -aqE '^port .*\(ethdev 0\): rx [1-9][0-9]* frames' "$WORK/console.out" || tap_fail "show port stats: no port line"
 echo "ok: show port stats"
 
@@ -51,9 +65,25 @@ done
 mapfile -t ports < <(in_ns ss -Htn state established "dst $USTCP_IP" | awk '{ n = split($3, a, ":"); print a[n] }')
 [ "${#ports[@]}" -eq 3 ] || tap_fail "ss shows ${#ports[@]} connections: ${ports[*]}"
 console_cmd 'show conn' '3 connection\(s\)'
+grep -aqE '^State +Local +Peer +Send-Q +Recv-Q +SRTT\(us\) +Cwnd +Retrans +RetransB +lcore$' "$WORK/console.out" ||
+    tap_fail "show conn: header"
 for p in "${ports[@]}"; do
     grep -aqE "^ESTABLISHED +$USTCP_IP:7 +$LINUX_IP:$p " "$WORK/console.out" || tap_fail "show conn lacks port $p"
 done
+# Each row: Send-Q Recv-Q SRTT Cwnd Retrans RetransB lcore, numbers; cwnd at least one MSS (our
+# initial window is more), nothing resent on a quiet link, the lcore a worker.
+python3 - "$WORK/console.out" "$WORKERS" <<'PY' || tap_fail "show conn rows: $(cat "$WORK/console.out")"
+import sys
+rows = [l.split() for l in open(sys.argv[1], errors="replace") if l.startswith("ESTABLISHED")]
+workers = sys.argv[2].split()
+assert len(rows) == 3, rows
+for r in rows:
+    assert len(r) == 10, r
+    sq, rq, srtt, cwnd, rtx, rtxb, lcore = (int(x) for x in r[3:])
+    assert cwnd >= 536, r
+    assert rtx == 0 and rtxb == 0, r
+    assert str(lcore) in workers, r
+PY
 console_cmd 'show conn state ESTABLISHED' '3 connection\(s\)'
 console_cmd 'show conn state SYN-SENT' '0 connection\(s\)'
 console_cmd "show conn port ${ports[0]}" '1 connection\(s\)'

@@ -82,6 +82,9 @@
 //                                         iperf 5001, iperf3 5201, http 80, welcome 20000, print 8000 when not given)
 //     http_max_bytes       "1GiB"         0B..1TiB: the largest N of http's GET /bytes/N
 //     http_idle_timeout    "10s"          1ms..1h: http closes a connection idle (nothing read or sent) this long
+//     iperf3_idle_timeout  "60s"          100ms..1h: iperf3 ends a test (or drops a connection without its
+//                                         cookie) after this long without a control message; while the test
+//                                         runs, after its -t plus -O plus this
 //     http_max_request     "8KiB"         256B..1MiB: an http request head (414/431 above it) and body (413)
 //
 // Derived defaults: rx_queues and tx_queues follow the number of lcores, tcp.mss follows the smallest
@@ -212,6 +215,7 @@ struct AppConfig {
     std::uint64_t http_max_bytes = std::uint64_t{1} << 30;  ///< http: largest N of GET /bytes/N
     Duration http_idle_timeout = Duration::seconds(10);     ///< http: idle keep-alive connections close
     std::uint32_t http_max_request = 8192;                  ///< http: request head and body limit, bytes
+    Duration iperf3_idle_timeout = Duration::seconds(60);   ///< iperf3: a silent control connection ends its test
 };
 
 /// Where a key's value came from: a file position, a flag, or (when absent from ConfigSources) the

@@ -3,7 +3,15 @@
 // the workers run (Launcher::run's main_tick), so it never holds a worker up.
 //
 //   auto con = dpdk::Console::create(launcher);          // before run(): trace rings on the ports
-//   int rc = launcher.run(factory, [&] { con->poll(); });
+//   int rc = launcher.run(factory, con->on_own_thread() ? nullptr : [&] { con->poll(); });
+//   con.reset();                                         // before teardown(): joins its thread
+//
+// When the main lcore is a worker (Launcher::main_lcore_works()) it has no time to spare
+// for a prompt: the console then runs on a thread of its own (std::thread, not an EAL
+// lcore), which may block in poll(2) on stdin. Either way it reads only what any reader
+// thread may: the engines' published counters and FlowInfo, through Telemetry's reading
+// side (its mutex, and the flow table's QSBR reader online only while it walks), the
+// ethdev stats, and the trace rings, whose single consumer it is.
 //
 // Commands (`help` lists them):
 //   show port stats            per port (rte_eth_stats_get) and queue (the engines' counters)
@@ -27,14 +35,17 @@ namespace ustcp::dpdk {
 
 class Console {
 public:
-    /// Opens the prompt on stdin/stdout and gives every port queue a trace ring. Errors: the
-    /// main lcore is a worker (the console needs the main thread), rte_cmdline's failure.
+    /// Opens the prompt on stdin/stdout and gives every port queue a trace ring; starts the
+    /// console's own thread when the main lcore is a worker. Errors: rte_cmdline's failure.
     static Result<std::unique_ptr<Console>, std::string> create(Launcher& l);
     Console(const Console&) = delete;
     Console& operator=(const Console&) = delete;
-    /// Restores the terminal (cmdline_stdin_exit).
+    /// Stops and joins its thread (if any), restores the terminal (cmdline_stdin_exit). Before
+    /// Launcher::teardown(): the console reads the engines.
     ~Console();
 
+    /// Whether it polls itself on a thread of its own (poll() is then not to be called).
+    [[nodiscard]] bool on_own_thread() const noexcept;
     /// On the main thread: reads what was typed, runs complete commands, prints trace lines.
     void poll();
 

@@ -80,6 +80,10 @@ struct EngineConfig {
     std::uint32_t tso_max = 0;
     /// Grace periods for threads that read the flow table (telemetry); none: no readers.
     std::optional<ReclaimerRef> readers;
+    /// The clock read when a connection is created (opened_at()), once per connection; null:
+    /// the poll's time. The runtime gives the TSC, so that opened_at() orders connections of
+    /// different lcores by when their SYN was taken, not by when the polls that took them began.
+    Instant (*clock)() noexcept = nullptr;
 };
 
 /// Why a received frame was dropped before TCP (TCP's own reasons are in tcp::Counters).
@@ -163,6 +167,8 @@ struct FlowInfo {
     std::atomic<std::uint64_t> bytes_out{0};
     std::atomic<std::uint64_t> bytes_retrans{0};
     std::atomic<std::uint32_t> srtt_us{0};
+    std::atomic<std::uint32_t> cwnd{0};          ///< bytes (the congestion control's cwnd())
+    std::atomic<std::uint32_t> retransmits{0};   ///< segments resent: after an RTO plus fast retransmits
     std::atomic<std::uint32_t> send_queued{0};
     std::atomic<std::uint32_t> recv_queued{0};
 };
@@ -251,6 +257,10 @@ public:
     }
     /// After calling a connection outside the engine's callbacks: its timer is re-armed.
     void touch(tcp::Connection& c) noexcept { rearm(flow_of(&c)); }
+    /// When the connection was created (EngineConfig::clock, else the poll's time): as its SYN
+    /// was taken (passive), or by connect(). With a shared clock this orders connections
+    /// across lcores.
+    [[nodiscard]] Instant opened_at(const tcp::Connection& c) noexcept { return flow_of(&c).opened; }
 
     /// Any thread: the counters as of the last publish.
     [[nodiscard]] const PublishedStats& published() const noexcept { return published_; }
@@ -275,6 +285,7 @@ private:
         FlowInfo info;
         tcp::State counted = tcp::State::Closed;  // the state states_ counts it in
         bool live = false;
+        Instant opened;                           // new_connection()'s now_
         alignas(tcp::Connection) std::byte storage[sizeof(tcp::Connection)];
         [[nodiscard]] tcp::Connection& conn() noexcept {
             return *std::launder(reinterpret_cast<tcp::Connection*>(storage));
