@@ -337,4 +337,95 @@ void Meter::roll(Instant now, std::uint64_t established) noexcept {
     }
 }
 
+// ---- ClientPool ----
+
+ClientPool::ClientPool(const ClientEnv& env, Meter& meter, std::size_t conns, PoolBackend& backend,
+                       Duration connect_timeout)
+    : env_(env), meter_(meter), backend_(backend), connect_timeout_(connect_timeout), slots_(conns) {
+    first_errors_.reserve(8);
+}
+
+void ClientPool::note(const std::string& why) {
+    if (first_errors_.size() < 8) first_errors_.push_back(why);
+}
+
+void ClientPool::tick(Instant now) {
+    if (stopped_) return;
+    if (!meter_.started()) meter_.start(now);
+    meter_.roll(now, established_);
+    if (meter_.phase(now) == Meter::Phase::Done) {
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
+            Slot& s = slots_[i];
+            s.conn.stop();
+            if (s.state != State::Idle) backend_.close(i, ClientConn::reset_on_done(env_.w) || s.state == State::Connecting);
+            if (s.state == State::Open && s.conn.established()) --established_;
+            s.state = State::Idle;
+        }
+        stopped_ = true;
+        return;
+    }
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        Slot& s = slots_[i];
+        if (s.state == State::Connecting && now - s.since > connect_timeout_) {
+            s.conn.fail(meter_.sink(), "connect timed out");
+            note("connect timed out");
+            drop(i, now, true, Duration::zero());
+            continue;
+        }
+        if (s.state != State::Idle || now < s.not_before) continue;
+        s.conn.begin(now);
+        s.since = now;
+        s.state = State::Connecting;
+        std::string err;
+        if (!backend_.open(i, err)) {
+            s.state = State::Idle;
+            s.conn.fail(meter_.sink(), "connect: " + err);
+            note("connect: " + err);
+            s.not_before = now + Duration::millis(10);
+        }
+    }
+}
+
+void ClientPool::drop(std::size_t i, Instant now, bool reset, Duration delay) {
+    Slot& s = slots_[i];
+    if (s.state == State::Idle) return;
+    if (s.conn.established()) --established_;
+    backend_.close(i, reset);
+    s.state = State::Idle;
+    s.not_before = now + delay;
+}
+
+void ClientPool::handle(std::size_t i, ClientConn::Step st, Instant now) {
+    switch (st) {
+        case ClientConn::Step::Continue: return;
+        case ClientConn::Step::Done: drop(i, now, ClientConn::reset_on_done(env_.w), Duration::zero()); return;
+        case ClientConn::Step::Failed:
+            note(slots_[i].conn.error());
+            drop(i, now, true, Duration::millis(10));
+            return;
+    }
+}
+
+void ClientPool::on_connected(std::size_t i, Io& io, Instant now) {
+    Slot& s = slots_[i];
+    if (stopped_ || s.state != State::Connecting) return;
+    s.state = State::Open;
+    ++established_;
+    handle(i, s.conn.on_connected(env_, io, now, meter_.sink()), now);
+}
+
+void ClientPool::on_event(std::size_t i, Io& io, Instant now) {
+    Slot& s = slots_[i];
+    if (stopped_ || s.state != State::Open) return;
+    handle(i, s.conn.on_event(env_, io, now, meter_.sink()), now);
+}
+
+void ClientPool::on_failed(std::size_t i, Instant now, const std::string& why) {
+    Slot& s = slots_[i];
+    if (stopped_ || s.state == State::Idle) return;
+    s.conn.fail(meter_.sink(), why);
+    note(why);
+    drop(i, now, true, Duration::millis(10));
+}
+
 }  // namespace ustcp::perf

@@ -251,6 +251,59 @@ private:
     Sink scratch_;
 };
 
+/// A backend thread's client connections: opens them, reopens those that finished (crr,
+/// http --http-close) or failed, gives up on connects that take longer than the timeout, and
+/// stops everything when the meter says the run is over. The backend does the I/O through
+/// PoolBackend and reports each connection's events by slot.
+class PoolBackend {
+public:
+    /// Issue a connect for `slot`; false when it failed at once (why in `err`).
+    virtual bool open(std::size_t slot, std::string& err) = 0;
+    /// Close `slot`'s connection: a FIN, or a reset when `reset`. Its events stop.
+    virtual void close(std::size_t slot, bool reset) = 0;
+
+protected:
+    ~PoolBackend() = default;
+};
+
+class ClientPool {
+public:
+    ClientPool(const ClientEnv& env, Meter& meter, std::size_t conns, PoolBackend& backend, Duration connect_timeout);
+    /// Every poll: starts the run at the first call, rolls the meter, opens what is due,
+    /// times out slow connects, and closes everything once the run is over.
+    void tick(Instant now);
+    void on_connected(std::size_t slot, Io& io, Instant now);
+    void on_event(std::size_t slot, Io& io, Instant now);
+    /// The backend saw the connection fail or close: counted (unless it was ours to close).
+    void on_failed(std::size_t slot, Instant now, const std::string& why);
+    [[nodiscard]] bool finished() const noexcept { return stopped_; }
+    [[nodiscard]] std::uint64_t established() const noexcept { return established_; }
+    [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
+    /// The first few errors seen, for the log.
+    [[nodiscard]] const std::vector<std::string>& first_errors() const noexcept { return first_errors_; }
+
+private:
+    enum class State : std::uint8_t { Idle, Connecting, Open };
+    struct Slot {
+        State state = State::Idle;
+        Instant not_before;
+        Instant since;
+        ClientConn conn;
+    };
+    void handle(std::size_t i, ClientConn::Step st, Instant now);
+    void drop(std::size_t i, Instant now, bool reset, Duration delay);
+    void note(const std::string& why);
+
+    const ClientEnv& env_;
+    Meter& meter_;
+    PoolBackend& backend_;
+    Duration connect_timeout_;
+    std::vector<Slot> slots_;
+    std::uint64_t established_ = 0;
+    bool stopped_ = false;
+    std::vector<std::string> first_errors_;
+};
+
 /// The merged view of every worker's intervals, and what the printing thread shows.
 struct Totals {
     Counters c;
