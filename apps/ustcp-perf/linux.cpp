@@ -221,7 +221,7 @@ int run_linux_server(const Options& o) {
     const int ls = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int one = 1;
     (void)setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const sockaddr_in sa = sockaddr_of(Ipv4Addr(0), o.serve);
+    const sockaddr_in sa = sockaddr_of(o.serve_addr, o.serve);
     if (ls < 0 || ::bind(ls, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 || ::listen(ls, 4096) != 0) {
         std::fprintf(stderr, "ustcp-perf: serve: port %u: %s\n", o.serve, std::strerror(errno));
         return 1;

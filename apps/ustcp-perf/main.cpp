@@ -4,7 +4,7 @@
 //      [--backend ustcp|linux] [--conns N] [--duration S] [--warmup S] [--req-size B] [--resp-size B]
 //      [--depth D] [--direction send|recv] [--src-range A.B.C.D-A.B.C.E] [--interval S] [--json FILE]
 //      [--timeout S] [--http-path P] [--http-close] [--wait-for FILE] [lib/config flags, ustcp backend]
-//   ustcp-perf --backend linux --serve PORT [--busy-poll USEC]
+//   ustcp-perf --backend linux --serve [A.B.C.D:]PORT [--busy-poll USEC]
 //
 // The workloads (apps/perf workload.hpp) are the same for both backends: ustcp runs them on
 // the Launcher's worker lcores (connection j on worker j % workers, each engine's connect()
@@ -55,7 +55,7 @@ constexpr std::string_view kHelp =
     "  --timeout S              a connect not done in S seconds is an error, 1..3600 (default 10)\n"
     "  --json FILE              the totals, percentiles and intervals as JSON (docs/bench.md)\n"
     "  --wait-for FILE          connect once FILE exists\n"
-    "  --serve PORT             linux: serve the perf protocol (ustcp-server --app perf's twin)\n"
+    "  --serve [A.B.C.D:]PORT   linux: serve the perf protocol (ustcp-server --app perf's twin)\n"
     "  --busy-poll USEC         linux: SO_BUSY_POLL on every socket, and epoll without sleeping\n"
     "Output: one line per interval (`[ 1.0s] 812345 req/s p50 1.1us p99 2.3us`; bulk/iperf Gbit/s,\n"
     "crr conn/s, hold established), then `summary:` and `latency:` lines. Exit status: 0 when the run\n"
@@ -179,8 +179,16 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
         } else if (name == "--wait-for") {
             o.wait_for = v;
         } else if (name == "--serve") {
-            PERF_NUM(1, 65535);
-            o.serve = static_cast<std::uint16_t>(n);
+            std::string port = v;
+            if (const auto colon = v.rfind(':'); colon != std::string::npos) {
+                auto addr = Ipv4Addr::parse(v.substr(0, colon));
+                if (!addr) return Err("--serve: \"" + v + "\" is not [A.B.C.D:]PORT");
+                o.serve_addr = *addr;
+                port = v.substr(colon + 1);
+            }
+            auto n = parse_uint(port, 1, 65535);
+            if (!n) return Err("--serve: \"" + v + "\" is not [A.B.C.D:]PORT");
+            o.serve = static_cast<std::uint16_t>(*n);
         } else if (name == "--busy-poll") {
             PERF_NUM(0, 1000000);
             o.busy_poll_us = static_cast<std::uint32_t>(n);

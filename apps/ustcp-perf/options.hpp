@@ -21,7 +21,8 @@ struct Options {
     std::string json;                ///< --json FILE
     std::string wait_for;            ///< connect once this file exists
     std::vector<Ipv4Addr> sources;   ///< --src-range: local addresses, connections round robin
-    std::uint16_t serve = 0;         ///< linux: --serve PORT
+    std::uint16_t serve = 0;         ///< linux: --serve [ADDR:]PORT
+    Ipv4Addr serve_addr{};           ///< 0.0.0.0: every address
     std::uint32_t busy_poll_us = 0;  ///< linux: SO_BUSY_POLL and a spinning epoll loop
     std::string http_path = "/";
 };
