@@ -194,7 +194,8 @@ bool HttpResponseReader::parse_head() {
         error_ = "bad status code";
         return false;
     }
-    cur_ = Response{status, false};
+    // HTTP/1.0 closes after each response unless it says keep-alive (RFC 9112 9.3).
+    cur_ = Response{status, status_line[7] == '0'};
     body_left_.reset();
     std::string_view rest = h.substr(eol + 2);
     while (!rest.empty()) {
@@ -222,6 +223,8 @@ bool HttpResponseReader::parse_head() {
             return false;
         } else if (iequals(name, "Connection") && iequals(value, "close")) {
             cur_.close = true;
+        } else if (iequals(name, "Connection") && iequals(value, "keep-alive")) {
+            cur_.close = false;
         }
     }
     // No body: 1xx, 204, 304 (a response to HEAD is not asked for).

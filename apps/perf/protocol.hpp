@@ -89,7 +89,7 @@ public:
     static constexpr std::size_t kMaxHead = 16384;
     struct Response {
         int status = 0;
-        bool close = false;  ///< "Connection: close"
+        bool close = false;  ///< "Connection: close", or HTTP/1.0 without "Connection: keep-alive"
     };
     enum class State : std::uint8_t { Head, Body, Failed };
 

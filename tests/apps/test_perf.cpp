@@ -318,6 +318,16 @@ TEST(PerfHttp, ReaderFollowsContentLengthAndCountsStatus) {
     auto last = e.on_eof();
     ASSERT_TRUE(last);
     EXPECT_TRUE(last->close);
+    // HTTP/1.0 closes unless it says keep-alive; HTTP/1.1 keeps the connection.
+    for (auto [text, close] : {std::pair{"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", true},
+                               {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", false},
+                               {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false}}) {
+        HttpResponseReader k;
+        const std::string t = text;
+        k.feed(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(t.data()), t.size()), done);
+        ASSERT_TRUE(done) << t;
+        EXPECT_EQ(done->close, close) << t;
+    }
 }
 
 TEST(PerfHttp, KeepAliveClientCountsTwoXxAndOthers) {

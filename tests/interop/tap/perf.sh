@@ -2,8 +2,10 @@
 # tests/interop/tap/perf.sh SERVER PERF: ustcp-perf in a throw-away namespace, on net_tap.
 #  1. ustcp-server --app perf, driven by ustcp-perf --backend linux from the kernel side: rr
 #     (depth 4), crr, bulk send and bulk recv; a malformed header is refused with its reason;
+#     hold (every connection established), --src-range (3 local addresses in use);
+#     ustcp-server --app http: keep-alive, --http-close, a 404 path counted as non-2xx;
 #  2. ustcp-perf on ustcp (net_tap) against its Linux twin `ustcp-perf --backend linux --serve`:
-#     rr, crr, bulk send, bulk recv;
+#     rr, crr, bulk send, bulk recv, rr on 2 worker lcores (http on ustcp: perf_memif.sh);
 #  3. ustcp-perf --mode iperf on ustcp against the real `iperf -s` (2.1.8): both report the same
 #     byte count.
 # Each run: the JSON parses with its fields, the count of the mode (requests, connections or
@@ -15,24 +17,9 @@ SERVER=$1
 PERF=$2
 for t in python3 iperf; do command -v "$t" >/dev/null || tap_skip "'$t' not found"; done
 
-# json_check FILE KEY: the JSON has every documented field, errors == 0 and KEY > 0.
+# json_check FILE KEY [KEY=VALUE...]: perf_check.py (every documented field, errors 0, KEY > 0).
 json_check() {
-    python3 - "$1" "$2" <<'PY' || tap_fail "$(basename "$1"): $(cat "$1" 2>/dev/null | head -c 1500)"
-import json, sys
-d = json.load(open(sys.argv[1]))
-for k in ("mode", "backend", "conns", "duration_s", "measured_s", "requests", "requests_per_s", "connects",
-          "bytes_sent", "bytes_received", "gbit_per_s", "errors", "latency_ns", "intervals"):
-    assert k in d, "missing " + k
-for k in ("count", "min", "mean", "p50", "p90", "p99", "p99_9", "max"):
-    assert k in d["latency_ns"], "missing latency_ns." + k
-assert d["errors"] == 0, "errors %d" % d["errors"]
-assert d[sys.argv[2]] > 0, "%s is %r" % (sys.argv[2], d[sys.argv[2]])
-assert len(d["intervals"]) >= 1
-if d["mode"] in ("rr", "crr"):
-    assert d["latency_ns"]["count"] == d["requests"] and d["latency_ns"]["p50"] > 0
-print("  %s %s: requests %d, connects %d, bytes %d/%d, %.3f Gbit/s, p99 %d ns" % (d["backend"], d["mode"],
-      d["requests"], d["connects"], d["bytes_sent"], d["bytes_received"], d["gbit_per_s"], d["latency_ns"]["p99"]))
-PY
+    /usr/bin/python3 "$(dirname "$0")/perf_check.py" "$@" || tap_fail "$(basename "$1"): $(head -c 1500 "$1" 2>/dev/null)"
 }
 
 # ---- 1: ustcp-server --app perf against the linux backend ----
@@ -56,32 +43,70 @@ grep -q "perf: .*refused: bad_magic" "$SERVER_LOG" || tap_fail "a bad header was
 linux_run l-after --mode rr --conns 1 && json_check "$WORK/l-after.json" requests
 tap_stats
 grep -q "^perf: accepted .* refused 1 bad_magic 1" "$SERVER_LOG" || tap_fail "the stats do not count the bad header"
-tap_stop
 echo "ok: a malformed header is refused (bad_magic), counted, and the server still serves"
+linux_run l-hold --mode hold --conns 20 && json_check "$WORK/l-hold.json" established_max established_max=20
+grep -q '^\[ 1.0s\] 20 established' "$WORK/l-hold.out" || tap_fail "hold: $(cat "$WORK/l-hold.out")"
+echo "ok: hold: 20 connections established"
+# --src-range: three more kernel addresses; the held connections use all three.
+for a in 11 12 13; do in_ns ip addr add "198.18.0.$a/24" dev "$TAP_IF"; done
+in_ns timeout 60 "$PERF" --backend linux --connect "$USTCP_IP:5555" --mode hold --conns 6 --duration 3 \
+    --src-range 198.18.0.11-198.18.0.13 --json "$WORK/l-src.json" >"$WORK/l-src.out" 2>&1 &
+src_pid=$!
+for _ in $(seq 100); do
+    [ "$(in_ns ss -Htn state established "dst $USTCP_IP:5555" | wc -l)" -ge 6 ] && break
+    sleep 0.1
+done
+used=$(in_ns ss -Htn state established "dst $USTCP_IP:5555" | awk '{ split($3, a, ":"); print a[1] }' | sort -u | tr '\n' ' ')
+wait "$src_pid" || tap_fail "--src-range run failed: $(cat "$WORK/l-src.out")"
+[ "$used" = "198.18.0.11 198.18.0.12 198.18.0.13 " ] || tap_fail "--src-range: local addresses in use: '$used'"
+json_check "$WORK/l-src.json" established_max established_max=6
+echo "ok: --src-range spreads 6 connections over 198.18.0.11-13"
+tap_stop
+
+# ---- 1b: the linux backend's http mode against ustcp-server --app http ----
+ip netns del "$NS"
+tap_start "$SERVER" --app http
+linux_run h-ka --mode http --connect "$USTCP_IP:80" --conns 4 && json_check "$WORK/h-ka.json" http_2xx http_non_2xx=0
+linux_run h-close --mode http --http-close --connect "$USTCP_IP:80" --conns 2 &&
+    json_check "$WORK/h-close.json" http_2xx http_non_2xx=0
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["connects"] >= d["requests"] > 1, d' \
+    "$WORK/h-close.json" || tap_fail "--http-close: not a connection per request"
+linux_run h-404 --mode http --http-path /nothing-here --connect "$USTCP_IP:80" && json_check "$WORK/h-404.json" http_non_2xx http_2xx=0
+tap_stop
+echo "ok: http: keep-alive and --http-close get 2xx only, a missing path counts as non-2xx"
 
 # ---- 2: the ustcp backend against the linux --serve twin ----
+# ustcp_run NAME [flags]: ustcp-perf on net_tap against the Linux server LINUX_SERVER (a sh -c
+# script: $0 is ustcp-perf, $1 the kernel's address; default the --serve twin on port 5555).
+LINUX_SERVER='exec "$0" --backend linux --serve "$1:5555"'
 ustcp_run() {
     local name=$1; shift
-    client_start "$PERF" sh -c 'exec "$0" --backend linux --serve "$1:5555"' "$PERF" -- \
-        --connect "$LINUX_IP:5555" --duration 2 --json "$WORK/$name.json" "$@"
+    ip netns list | grep -q "^$NS\b" && ip netns del "$NS"
+    client_start "$PERF" sh -c "$LINUX_SERVER" "$PERF" -- --duration 2 --json "$WORK/$name.json" "$@"
     client_wait 60 || tap_fail "ustcp-perf (ustcp) $*: failed"
     grep -q '^\[ 1.0s\]' "$CLIENT_LOG" || tap_fail "$name: no interval line: $(tail -30 "$CLIENT_LOG")"
     grep -q "mbufs still in use after shutdown: 0$" "$CLIENT_LOG" || tap_fail "$name: mbufs not all returned"
     kill -TERM "$LINUX_SRV_PID"
     wait "$LINUX_SRV_PID" 2>/dev/null
     LINUX_SRV_PID=
-    grep -q "served [1-9]" "$WORK/linux-server.log" || tap_fail "$name: the linux server served nothing: $(cat "$WORK/linux-server.log")"
-    ip netns del "$NS"
     dpdk_forget "$NS-c"
 }
 # client_start's EXIT trap (tap_client_cleanup) removes the namespace at the end.
-ustcp_run u-rr --mode rr --conns 4 --depth 2 && json_check "$WORK/u-rr.json" requests
-ustcp_run u-crr --mode crr --conns 2 && json_check "$WORK/u-crr.json" requests
-ustcp_run u-bulk --mode bulk --conns 2 && json_check "$WORK/u-bulk.json" bytes_sent
-ustcp_run u-bulkr --mode bulk --direction recv --conns 2 && json_check "$WORK/u-bulkr.json" bytes_received
-echo "ok: ustcp-perf on ustcp: rr, crr, bulk send and recv against the linux --serve twin"
+P="--connect $LINUX_IP:5555"
+# shellcheck disable=SC2086
+{
+ustcp_run u-rr --mode rr --conns 4 --depth 2 $P && json_check "$WORK/u-rr.json" requests
+grep -q "served [1-9]" "$WORK/linux-server.log" || tap_fail "the linux server served nothing: $(cat "$WORK/linux-server.log")"
+ustcp_run u-crr --mode crr --conns 2 $P && json_check "$WORK/u-crr.json" requests
+ustcp_run u-bulk --mode bulk --conns 2 $P && json_check "$WORK/u-bulk.json" bytes_sent
+ustcp_run u-bulkr --mode bulk --direction recv --conns 2 $P && json_check "$WORK/u-bulkr.json" bytes_received
+TAP_EAL_LCORES=0-1 ustcp_run u-rr2 --mode rr --conns 4 --lcores 0-1 $P && json_check "$WORK/u-rr2.json" requests
+}
+grep -q "over 2 worker lcore(s)" "$CLIENT_LOG" || tap_fail "not 2 worker lcores: $(head -20 "$CLIENT_LOG")"
+echo "ok: ustcp-perf on ustcp: rr, crr, bulk send and recv, rr on 2 lcores, against the linux --serve twin"
 
 # ---- 3: iperf mode against the real iperf -s ----
+ip netns del "$NS"
 client_start "$PERF" sh -c 'exec iperf -s -B "$0" -y C' -- --mode iperf --connect "$LINUX_IP:5001" --duration 2 \
     --json "$WORK/iperf.json"
 client_wait 60 || tap_fail "ustcp-perf --mode iperf failed"
