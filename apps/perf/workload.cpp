@@ -135,6 +135,7 @@ ClientConn::Step ClientConn::pump(const ClientEnv& env, Io& io, Instant now, Sin
     const bool exchanges = w.mode == Mode::Rr || w.mode == Mode::Crr || w.mode == Mode::Http;
     for (;;) {
         bool progress = false;
+        now = io.refresh(now);
         // Send: bulk send and iperf stream; the exchanges start requests up to the depth.
         if ((w.mode == Mode::Bulk && w.direction == Direction::Send) || w.mode == Mode::Iperf) {
             while (!stopped_) {
@@ -191,6 +192,7 @@ ClientConn::Step ClientConn::pump(const ClientEnv& env, Io& io, Instant now, Sin
             }
             s.c.bytes_received += r.n;
             progress = true;
+            now = io.refresh(now);
             if (w.mode == Mode::Rr || w.mode == Mode::Crr) {
                 resp_got_ += r.n;
                 while (resp_got_ >= w.resp_size && inflight_ > 0) {

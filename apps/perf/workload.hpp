@@ -52,6 +52,10 @@ class Io {
 public:
     virtual IoResult send(std::span<const std::uint8_t> bytes) = 0;
     virtual IoResult recv(std::span<std::uint8_t> into) = 0;
+    /// The time now, for a backend whose calls take real time (kernel sockets: one on_event
+    /// may loop over several reads and sends). Default: `given`, the time of the event (an
+    /// engine's poll, where nothing new arrives during a callback).
+    [[nodiscard]] virtual Instant refresh(Instant given) const { return given; }
 
 protected:
     ~Io() = default;

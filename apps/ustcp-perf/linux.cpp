@@ -52,6 +52,7 @@ public:
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return {0, IoStatus::WouldBlock};
         return {0, IoStatus::Error};
     }
+    [[nodiscard]] Instant refresh(Instant) const override { return mono_now(); }
 
 private:
     int fd_;
