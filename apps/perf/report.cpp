@@ -55,8 +55,9 @@ void Reporter::merge_into(std::size_t i, Interval& out) const {
 }
 
 std::string Reporter::line(Mode m, const Interval& iv) {
-    std::string s = fmt("[%4.1fs]", secs(iv.end));
     const Counters& c = iv.c;
+    if (m == Mode::Iperf) return iperf_line(secs(iv.end - iv.length), secs(iv.end), c.bytes_sent);
+    std::string s = fmt("[%4.1fs]", secs(iv.end));
     switch (m) {
         case Mode::Bulk:
         case Mode::Iperf: {
@@ -77,6 +78,12 @@ std::string Reporter::line(Mode m, const Interval& iv) {
     if (m == Mode::Http) s += fmt(" 2xx %" PRIu64 " non-2xx %" PRIu64, c.http_2xx, c.http_non_2xx);
     if (c.errors > 0) s += fmt(" errors %" PRIu64, c.errors);
     return s;
+}
+
+std::string Reporter::iperf_line(double from, double to, std::uint64_t bytes) {
+    const double mbytes = static_cast<double>(bytes) / (1024.0 * 1024.0);
+    const double mbits = to > from ? static_cast<double>(bytes) * 8 / (to - from) / 1e6 : 0.0;
+    return fmt("[  1] %.4f-%.4f sec  %.2f MBytes  %.2f Mbits/sec (%" PRIu64 " bytes)", from, to, mbytes, mbits, bytes);
 }
 
 std::optional<std::string> Reporter::next_line() {
@@ -109,7 +116,9 @@ void Reporter::finish() {
 std::string Reporter::summary() const {
     const Counters& c = totals_.c;
     const Duration d = totals_.measured;
-    std::string s = fmt("summary: %s %s, %u conns, %.1f s measured: ", std::string(to_string(info_.mode)).c_str(),
+    std::string s;
+    if (info_.mode == Mode::Iperf) s = "[ ID] Interval       Transfer     Bandwidth\n" + iperf_line(0, secs(d), c.bytes_sent) + "\n";
+    s += fmt("summary: %s %s, %u conns, %.1f s measured: ", std::string(to_string(info_.mode)).c_str(),
                         info_.backend.c_str(), info_.conns, secs(d));
     switch (info_.mode) {
         case Mode::Bulk:

@@ -45,6 +45,8 @@ public:
 
     /// One interval's line from its merged values (also used by the tests).
     [[nodiscard]] static std::string line(Mode m, const Interval& iv);
+    /// iperf 2's "[  1] 0.0000-1.0000 sec  12.50 MBytes  104.86 Mbits/sec" (with the byte count).
+    [[nodiscard]] static std::string iperf_line(double from, double to, std::uint64_t bytes);
 
 private:
     void merge_into(std::size_t i, Interval& out) const;

@@ -473,6 +473,9 @@ TEST(PerfReport, LinesPerMode) {
     const std::string crr = Reporter::line(Mode::Crr, iv);
     EXPECT_EQ(crr.rfind("[ 2.0s] 1234 conn/s p50 1.5us p99 1.5us", 0), 0u) << crr;
     EXPECT_NE(crr.find("errors 2"), std::string::npos);
+    // iperf mode prints iperf 2's interval lines, with the exact byte count.
+    iv.c.bytes_sent = 13'107'200;
+    EXPECT_EQ(Reporter::line(Mode::Iperf, iv), "[  1] 1.0000-2.0000 sec  12.50 MBytes  104.86 Mbits/sec (13107200 bytes)");
     EXPECT_EQ(format_ns(999), "999ns");
     EXPECT_EQ(format_ns(2'345'000), "2.35ms");
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tests/interop/tap/perf.sh SERVER PERF: ustcp-perf in a throw-away namespace, on net_tap.
 #  1. ustcp-server --app perf, driven by ustcp-perf --backend linux from the kernel side: rr
-#     (depth 4), crr, bulk send and bulk recv; a malformed header is refused with its reason;
-#     hold (every connection established), --src-range (3 local addresses in use);
+#     (depth 4), crr, rr with --busy-poll, bulk send and bulk recv; a malformed header is
+#     refused with its reason; hold (every connection established), --src-range (3 local
+#     addresses in use);
 #     ustcp-server --app http: keep-alive, --http-close, a 404 path counted as non-2xx;
 #  2. ustcp-perf on ustcp (net_tap) against its Linux twin `ustcp-perf --backend linux --serve`:
 #     rr, crr, bulk send, bulk recv, rr on 2 worker lcores (http on ustcp: perf_memif.sh);
 #  3. ustcp-perf --mode iperf on ustcp against the real `iperf -s` (2.1.8): both report the same
-#     byte count.
+#     byte count, and ustcp-perf prints iperf's interval and summary lines.
 # Each run: the JSON parses with its fields, the count of the mode (requests, connections or
 # bytes) is > 0, errors are 0. Root and /dev/net/tun, else 77.
 set -uo pipefail
@@ -33,6 +34,8 @@ linux_run() {
 }
 linux_run l-rr --mode rr --conns 4 --depth 4 --req-size 100 --resp-size 1000 && json_check "$WORK/l-rr.json" requests
 linux_run l-crr --mode crr --conns 4 && json_check "$WORK/l-crr.json" requests
+linux_run l-busy --mode rr --conns 2 --busy-poll 50 && json_check "$WORK/l-busy.json" requests
+grep -q "busy polling" "$WORK/l-busy.out" || tap_fail "--busy-poll: not busy polling"
 linux_run l-bulk --mode bulk --conns 2 && json_check "$WORK/l-bulk.json" bytes_sent
 linux_run l-bulkr --mode bulk --direction recv --conns 2 && json_check "$WORK/l-bulkr.json" bytes_received
 echo "ok: ustcp-server --app perf: rr, crr, bulk send and recv from the linux backend"
@@ -120,4 +123,6 @@ theirs=$(grep ',' "$WORK/linux-server.log" | head -1 | cut -d, -f8)
 ours=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_sent"])' "$WORK/iperf.json")
 [ -n "$theirs" ] && [ "$theirs" -gt 0 ] || tap_fail "iperf -s reported no bytes: $(cat "$WORK/linux-server.log")"
 [ "$theirs" = "$ours" ] || tap_fail "iperf -s received $theirs bytes, ustcp-perf sent $ours"
+grep -q "^\[  1\] 0.0000-1.0000 sec .* Mbits/sec ([0-9]* bytes)" "$CLIENT_LOG" || tap_fail "no iperf-style interval line"
+grep -q "^\[  1\] 0.0000-2.0000 sec .* ($ours bytes)" "$CLIENT_LOG" || tap_fail "no iperf-style summary line of $ours bytes"
 echo "ok: iperf mode: iperf -s received exactly the $ours bytes ustcp-perf sent"
