@@ -263,7 +263,9 @@ public:
           meter_(o.spec, log),
           pool_(env_, meter_, count(o.conns, slot), *this, Duration::seconds(o.timeout_s)),
           printer_(printer),
-          conns_(pool_.size(), nullptr) {}
+          conns_(pool_.size(), nullptr) {
+        by_conn_.reserve(pool_.size() * 2 + 16);  // no rehash while running (crr inserts per connect)
+    }
 
     static std::size_t count(std::uint32_t conns, const dpdk::EngineSlot& s) {
         return conns / s.workers + (s.worker < conns % s.workers ? 1 : 0);
