@@ -1,5 +1,5 @@
 // ustcp-server [EAL args] -- [--config FILE] [--lcores L] [--ip A.B.C.D/N] [--gateway A.B.C.D]
-//              [--app echo|discard|iperf|iperf3|http|welcome|print] [--listen PORT[,PORT...]] [--burst N]
+//              [--app echo|discard|iperf|iperf3|http|welcome|print|perf] [--listen PORT[,PORT...]] [--burst N]
 //              [--pcap FILE] [--tcp.KEY VALUE ...]
 //
 // A testpmd-style server on every [[port]] (net_tap/net_memif/net_pcap vdevs or NICs) and
@@ -37,6 +37,7 @@
 #include "seed_apps.hpp"
 #include "iperf2_app.hpp"
 #include "iperf3_app.hpp"
+#include "perf_app.hpp"
 
 using namespace ustcp;
 
@@ -190,6 +191,7 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
                 return std::make_unique<iperf3::Iperf3App>(is);
             }
             case config::AppKind::Iperf: return std::make_unique<iperf2::Iperf2App>(sc.app.listen);
+            case config::AppKind::Perf: return std::make_unique<apps::PerfApp>(sc.app.listen);
             default: return std::make_unique<EchoApp>(discard, sc.app.listen);
         }
     }, tick);

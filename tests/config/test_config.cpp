@@ -375,7 +375,7 @@ TEST(ConfigParse, DerivedDefaultsFollowWhatTheyDependOn) {
     EXPECT_EQ(c.tcp.mss, 1240);
     // app.listen: the app's own port.
     for (auto [name, port] : {std::pair{"echo", 7}, {"discard", 9}, {"iperf", 5001}, {"iperf3", 5201}, {"http", 80},
-                              {"welcome", 20000}, {"print", 8000}}) {
+                              {"welcome", 20000}, {"print", 8000}, {"perf", 5555}}) {
         c = load_ok(std::string(cfgtest::kMinimal) + "[app]\nname = \"" + name + "\"\n");
         EXPECT_EQ(c.app.listen, (std::vector<std::uint16_t>{static_cast<std::uint16_t>(port)})) << name;
         EXPECT_EQ(to_string(c.app.name), name);

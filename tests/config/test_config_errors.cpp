@@ -146,7 +146,7 @@ TEST(ConfigErrors, WrongType) {
               "t.toml:2: key port[0].ip: [1, 2] is not a string; expected an address with a prefix (e.g. "
               "\"198.18.0.2/24\")");
     EXPECT_EQ(message(with("app", "name = 5")),
-               "t.toml:4: key app.name: 5 is not a string; expected echo, discard, iperf, iperf3, http, welcome or print");
+               "t.toml:4: key app.name: 5 is not a string; expected echo, discard, iperf, iperf3, http, welcome, print or perf");
     EXPECT_EQ(message(with("app", "listen = [\"7\"]")),
               "t.toml:4: key app.listen: [\"7\"] is not a list of integers; expected a list of TCP ports 1..65535, "
               "each once (e.g. [7, 9])");
@@ -194,7 +194,7 @@ TEST(ConfigErrors, BadChoice) {
               "off");
     EXPECT_EQ(message(with("app", "name = \"chargen\"")),
                "t.toml:4: key app.name: \"chargen\" is not one of the accepted values; expected echo, discard, iperf, "
-               "iperf3, http, welcome or print");
+               "iperf3, http, welcome, print or perf");
 }
 
 TEST(ConfigErrors, BadAddresses) {

@@ -552,7 +552,8 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
     keys.push_back(choice_key<S, AppKind>(
         "app.name", "what ustcp-server serves",
         {{"echo", AppKind::Echo}, {"discard", AppKind::Discard}, {"iperf", AppKind::Iperf}, {"iperf3", AppKind::Iperf3},
-         {"http", AppKind::Http}, {"welcome", AppKind::Welcome}, {"print", AppKind::Print}},
+         {"http", AppKind::Http}, {"welcome", AppKind::Welcome}, {"print", AppKind::Print},
+         {"perf", AppKind::Perf}},
         [](auto& c) -> auto& { return c.app.name; }));
     keys.push_back(custom_key<S>(
         "app.listen", "TCP ports to listen on (default: the app's port)", kListenExpected,

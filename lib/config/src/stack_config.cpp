@@ -34,6 +34,7 @@ std::string_view to_string(AppKind a) noexcept {
         case AppKind::Http: return "http";
         case AppKind::Welcome: return "welcome";
         case AppKind::Print: return "print";
+        case AppKind::Perf: return "perf";
     }
     return "echo";
 }
@@ -47,6 +48,7 @@ std::uint16_t default_port(AppKind a) noexcept {
         case AppKind::Http: return 80;
         case AppKind::Welcome: return 20000;
         case AppKind::Print: return 8000;
+        case AppKind::Perf: return 5555;
     }
     return 7;
 }

@@ -77,9 +77,9 @@
 //     ca_growth            "byte-counting" "byte-counting" | "per-ack"
 //     recovery_exit        "flight-size"  "flight-size" | "ssthresh"
 //   [app]
-//     name                 "echo"         "echo" | "discard" | "iperf" | "iperf3" | "http" | "welcome" | "print"
+//     name                 "echo"         "echo" | "discard" | "iperf" | "iperf3" | "http" | "welcome" | "print" | "perf"
 //     listen               the app's port a list of TCP ports 1..65535, each once: [7] (echo 7, discard 9,
-//                                         iperf 5001, iperf3 5201, http 80, welcome 20000, print 8000 when not given)
+//                                         iperf 5001, iperf3 5201, http 80, welcome 20000, print 8000, perf 5555 when not given)
 //     http_max_bytes       "1GiB"         0B..1TiB: the largest N of http's GET /bytes/N
 //     http_idle_timeout    "10s"          1ms..1h: http closes a connection idle (nothing read or sent) this long
 //     iperf3_idle_timeout  "60s"          100ms..1h: iperf3 ends a test (or drops a connection without its
@@ -201,9 +201,10 @@ enum class AppKind : std::uint8_t {
     Http,     ///< a static HTTP/1.1 responder, port 80
     Welcome,  ///< seed 000: a timestamped greeting, then close; port 20000
     Print,    ///< seed 002: logs what each client sends; port 8000
+    Perf,     ///< ustcp-perf's perf protocol (apps/perf protocol.hpp), port 5555
 };
 
-/// "echo", "discard", "iperf", "iperf3", "http", "welcome", "print".
+/// "echo", "discard", "iperf", "iperf3", "http", "welcome", "print", "perf".
 [[nodiscard]] std::string_view to_string(AppKind a) noexcept;
 /// The port an application listens on when `app.listen` is not given.
 [[nodiscard]] std::uint16_t default_port(AppKind a) noexcept;
