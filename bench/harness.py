@@ -204,7 +204,7 @@ class Bench:
         logf = os.path.join(self.tmp, f"server{self.count}.log")
         cmd = [self.server] + self.eal(self.a.server_cpu, "s") + [
             "--", "--config", os.path.join(ROOT, "config/memif.toml"),
-            "--port.vdev", f"net_memif0,role=server,id=0,socket={sock}", "--lcores", str(self.a.server_cpu),
+            "--port.vdev", f"net_memif0,role=server,id=0,socket={sock},mac=02:00:00:00:02:01", "--lcores", str(self.a.server_cpu),
             "--app", app] + list(extra)
         proc = subprocess.Popen(cmd, stdout=open(logf, "w"), stderr=subprocess.STDOUT)
         wait_for(lambda: "SIGUSR1 prints stats" in open(logf).read(), 20, "ustcp-server start", proc, logf)
@@ -214,8 +214,8 @@ class Bench:
         out_json = os.path.join(self.tmp, f"perf{self.count}.json")
         cmd = [self.perf] + self.eal(self.a.client_cpu, "c") + [
             "--", "--config", os.path.join(ROOT, "config/memif.toml"),
-            "--port.vdev", f"net_memif0,role=client,id=0,socket={sock}", "--ip", f"{USTCP_CLIENT_IP}/24",
-            "--mac", "02:00:00:00:02:02", "--lcores", str(self.a.client_cpu), "--json", out_json] + args
+            "--port.vdev", f"net_memif0,role=client,id=0,socket={sock},mac=02:00:00:00:02:02",
+            "--ip", f"{USTCP_CLIENT_IP}/24", "--lcores", str(self.a.client_cpu), "--json", out_json] + args
         rc, out = run(cmd, timeout)
         if rc != 0 or not os.path.exists(out_json):
             raise Failure(f"ustcp-perf {' '.join(args)}: exit {rc}\n{out[-3000:]}")
@@ -586,8 +586,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default="build", help="the meson build dir (default: build)")
     p.add_argument("--trials", type=int, default=3, help="interleaved trials per workload and system (default 3)")
-    p.add_argument("--duration", type=float, default=3, help="measured seconds per run (default 3)")
-    p.add_argument("--warmup", type=float, default=1, help="unmeasured seconds before (default 1)")
+    p.add_argument("--duration", type=int, default=3, help="measured seconds per run (default 3)")
+    p.add_argument("--warmup", type=int, default=1, help="unmeasured seconds before (default 1)")
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of: " + ", ".join(WORKLOADS))
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of: " + ", ".join(SYSTEMS))
     p.add_argument("--hold", type=int, default=100000, help="connections for hold_conns (default 100000)")
@@ -627,7 +627,7 @@ def main():
         f.write(f"bench/run.sh {' '.join(sys.argv[1:])} ({stamp}, {os.cpu_count()} CPUs)\n\n{t}\n")
     print("\n" + t + "\n\ntargets:\n" + targets(results))
     made = plot(results, base + ".png")
-    print(f"\nwrote {base}.json, {base}.md" + (f", {base}.png" if made else " (no gnuplot: no PNG)"))
+    print(f"\nwrote {base}.json, {base}.md" + (f", {base}.png" if made else " (no PNG: gnuplot missing or nothing to plot)"))
     failed = sum(1 for o in results for r in o.get("trials", []) if r["value"] is None)
     return 1 if failed else 0
 
