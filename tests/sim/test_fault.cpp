@@ -76,11 +76,12 @@ bool tcp_ok(const std::vector<std::uint8_t>& f) {
 
 TEST(FaultSpec, ParsesEveryKey) {
     const FaultSpec s = spec_of(
-        "loss=1%, burst=0.5%,burst_len=8,reorder=2%,reorder_delay=3ms,dup=1%,corrupt=0.25%,"
+        "loss=1%, burst=0.5%,burst_len=8,burst_slot=2ms,reorder=2%,reorder_delay=3ms,dup=1%,corrupt=0.25%,"
         "delay=2ms,jitter=500us,rate=100Mbit,queue=64,seed=42");
     EXPECT_DOUBLE_EQ(s.loss, 0.01);
     EXPECT_DOUBLE_EQ(s.burst, 0.005);
     EXPECT_DOUBLE_EQ(s.burst_len, 8);
+    EXPECT_EQ(s.burst_slot, Duration::millis(2));
     EXPECT_DOUBLE_EQ(s.reorder, 0.02);
     EXPECT_EQ(s.reorder_delay, Duration::millis(3));
     EXPECT_DOUBLE_EQ(s.dup, 0.01);
@@ -180,6 +181,25 @@ TEST(FaultPath, GilbertElliottLosesInBurstsOfTheMeanLength) {
     ASSERT_GT(runs, 1000u);
     EXPECT_NEAR(static_cast<double>(in_runs) / static_cast<double>(runs), 4.0, 0.3);
     EXPECT_EQ(path.counters().lost, 0u);
+}
+
+TEST(FaultPath, GilbertElliottBurstsAreInTimeNotAcrossIdleGaps) {
+    // Frames 100 ms apart (a hundred burst slots): the chain forgets its state between frames,
+    // so losses are nearly independent: runs of one, at the same long-run rate.
+    FaultSpec s = spec_of("burst=5%,burst_len=8,seed=6");
+    FaultPath path(s);
+    const int n = 200'000;
+    std::vector<bool> lost;
+    for (const auto& c : offer(path, n, 1000, Duration::millis(100))) lost.push_back(c.empty());
+    std::uint64_t runs = 0, in_runs = 0;
+    for (int i = 0; i < n; ++i) {
+        if (lost[static_cast<std::size_t>(i)]) {
+            ++in_runs;
+            if (i == 0 || !lost[static_cast<std::size_t>(i - 1)]) ++runs;
+        }
+    }
+    expect_binomial(in_runs, n, 0.05);
+    EXPECT_LT(static_cast<double>(in_runs) / static_cast<double>(runs), 1.2);
 }
 
 TEST(FaultPath, SameSeedSameFatesDifferentSeedOthers) {

@@ -142,6 +142,7 @@ Result<FaultSpec, std::string> parse_fault_spec(std::string_view text) {
         if (key == "delay") dur = &s.delay;
         else if (key == "jitter") dur = &s.jitter;
         else if (key == "reorder_delay") dur = &s.reorder_delay;
+        else if (key == "burst_slot") dur = &s.burst_slot;
         if (dur != nullptr) {
             if (!duration(val, *dur)) return Err(bad(item, "expected a duration up to 1 hour with ns, us, ms or s, e.g. 2ms"));
             continue;
@@ -166,6 +167,7 @@ Result<FaultSpec, std::string> parse_fault_spec(std::string_view text) {
         }
     }
     if (queue_set && s.rate_bps == 0) return Err(std::string("fault spec: 'queue' needs 'rate' (the queue is the bottleneck's)"));
+    if (s.burst_slot <= Duration::zero()) return Err(std::string("fault spec: 'burst_slot' must be above 0"));
     if (s.burst >= 1) return Err(std::string("fault spec: 'burst' must be below 100% (a link that never recovers)"));
     return s;
 }
@@ -186,6 +188,7 @@ std::string to_string(const FaultSpec& s) {
         std::snprintf(b, sizeof b, "%.6g", s.burst_len);
         add("burst_len", b);
     }
+    if (s.burst_slot != d.burst_slot) add("burst_slot", fmt_duration(s.burst_slot));
     if (s.reorder != d.reorder) add("reorder", fmt_percent(s.reorder));
     if (s.reorder_delay != d.reorder_delay) add("reorder_delay", fmt_duration(s.reorder_delay));
     if (s.dup != d.dup) add("dup", fmt_percent(s.dup));
@@ -242,7 +245,17 @@ unsigned FaultPath::admit(std::uint32_t len, const L4Range& l4, Instant now, Cop
 
     bool lost_burst = false;
     if (spec_.burst > 0) {
-        ge_bad_ = ge_bad_ ? !(u_ge < ge_bad_to_good_) : (u_ge < ge_good_to_bad_);
+        // n steps of the chain at once: with pi = p / (p + r) and l = (1 - p - r)^n,
+        // P(Bad after n | Bad) = pi + (1 - pi) l and P(Bad after n | Good) = pi - pi l.
+        // n = 1 for back-to-back frames; idle time adds one step per burst_slot.
+        const std::int64_t idle = counters_.frames == 1 ? 0 : (now - ge_last_).as_nanos();
+        const double steps = 1.0 + static_cast<double>(std::max<std::int64_t>(idle, 0) / spec_.burst_slot.as_nanos());
+        ge_last_ = now;
+        const double p = ge_good_to_bad_, r = ge_bad_to_good_;
+        const double pi = p / (p + r);
+        const double l = std::pow(1.0 - p - r, steps);
+        const double p_bad = ge_bad_ ? pi + (1 - pi) * l : pi - pi * l;
+        ge_bad_ = u_ge < p_bad;
         lost_burst = ge_bad_;
     }
     if (u_loss < spec_.loss) {

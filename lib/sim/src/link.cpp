@@ -13,8 +13,11 @@ void SimPath::offer(std::vector<std::uint8_t> frame, Instant now) {
     }
 }
 
-std::size_t SimPath::deliver_due(Instant now, engine::SimPort& to) {
-    return line_.pop_due(now, [&](std::vector<std::uint8_t>&& f) { to.deliver(std::move(f)); });
+std::size_t SimPath::deliver_due(Instant now, engine::SimPort& to, PcapWriter* capture) {
+    return line_.pop_due(now, [&](std::vector<std::uint8_t>&& f) {
+        if (capture != nullptr) capture->write(now, f);
+        to.deliver(std::move(f));
+    });
 }
 
 std::size_t SimLink::step(Instant now) {
@@ -25,7 +28,7 @@ std::size_t SimLink::step(Instant now) {
     };
     take(a_, ab_);
     take(b_, ba_);
-    return ab_.deliver_due(now, b_) + ba_.deliver_due(now, a_);
+    return ab_.deliver_due(now, b_, capture_) + ba_.deliver_due(now, a_, capture_);
 }
 
 std::optional<Instant> SimLink::next_arrival() const {

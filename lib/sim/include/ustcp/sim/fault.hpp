@@ -9,7 +9,11 @@
 //   for (unsigned i = 0; i < n; ++i) deliver_at(copies[i].at, copies[i].flip_bit);
 //
 // The fate of a frame, in order (each step counted in FaultCounters):
-//   1. random loss (`loss`), then Gilbert–Elliott burst loss (`burst`, `burst_len`);
+//   1. random loss (`loss`), then Gilbert–Elliott burst loss (`burst`, `burst_len`,
+//      `burst_slot`): a two-state chain, Bad losing every frame, stepped once per frame
+//      and once per burst_slot of idle time in between. Without the idle steps a
+//      connection backing off its RTO (one frame per RTO) would stay in a burst for
+//      seconds: bursts on a real link are in time;
 //   2. the bottleneck: with `rate`, frames are serialised at that rate through a
 //      drop-tail queue of `queue` frames (the frame in service included); a full
 //      queue drops (this is congestion, not randomness);
@@ -41,6 +45,9 @@ struct FaultSpec {
     double loss = 0;        ///< independent loss per frame
     double burst = 0;       ///< Gilbert–Elliott: long-run fraction lost in bursts
     double burst_len = 4;   ///< Gilbert–Elliott: mean frames per burst (>= 1)
+    /// Gilbert–Elliott: the chain also steps once per burst_slot of idle time, so that a burst
+    /// is a stretch of time and not of frames only (see FaultPath::admit).
+    Duration burst_slot = Duration::millis(1);
     double reorder = 0;     ///< fraction held back by reorder_delay
     Duration reorder_delay = Duration::millis(1);
     double dup = 0;         ///< fraction delivered twice
@@ -60,7 +67,7 @@ struct FaultSpec {
 
 /// The keys parse_fault_spec() accepts, as listed in its errors.
 inline constexpr std::string_view kFaultKeys =
-    "loss, burst, burst_len, reorder, reorder_delay, dup, corrupt, delay, jitter, rate, queue, seed";
+    "loss, burst, burst_len, burst_slot, reorder, reorder_delay, dup, corrupt, delay, jitter, rate, queue, seed";
 
 /// Parses "key=value,key=value,...". Percentages are written with '%' ("1%", "0.5%");
 /// durations with ns, us, ms or s ("2ms"); rates with bit, kbit, Mbit or Gbit per
@@ -144,6 +151,7 @@ private:
     double ge_good_to_bad_ = 0;
     double ge_bad_to_good_ = 1;
     bool ge_bad_ = false;
+    Instant ge_last_;                 ///< when the chain last stepped
     std::deque<Instant> departures_;  ///< of the frames in the bottleneck queue, in order
     Instant busy_until_;              ///< the bottleneck's last departure
     Instant last_in_order_;           ///< latest arrival of a frame not reordered

@@ -24,6 +24,7 @@
 #include "ustcp/engine/engine.hpp"
 #include "ustcp/engine/sim_port.hpp"
 #include "ustcp/sim/fault.hpp"
+#include "ustcp/sim/pcap.hpp"
 
 namespace ustcp::sim {
 
@@ -67,7 +68,7 @@ public:
     /// A frame enters the link at `now`.
     void offer(std::vector<std::uint8_t> frame, Instant now);
     /// Delivers the frames due at `now` to `to`. Returns how many.
-    std::size_t deliver_due(Instant now, engine::SimPort& to);
+    std::size_t deliver_due(Instant now, engine::SimPort& to, PcapWriter* capture = nullptr);
     [[nodiscard]] std::optional<Instant> next_arrival() const { return line_.next(); }
     [[nodiscard]] std::size_t in_flight() const noexcept { return line_.size(); }
     [[nodiscard]] const FaultCounters& counters() const noexcept { return path_.counters(); }
@@ -92,8 +93,11 @@ public:
     [[nodiscard]] std::size_t in_flight() const noexcept { return ab_.in_flight() + ba_.in_flight(); }
     [[nodiscard]] const SimPath& ab() const noexcept { return ab_; }
     [[nodiscard]] const SimPath& ba() const noexcept { return ba_; }
+    /// Writes every frame delivered (both directions, faults applied) to `w`; nullptr: off.
+    void set_capture(PcapWriter* w) noexcept { capture_ = w; }
 
 private:
+    PcapWriter* capture_ = nullptr;
     engine::SimPort& a_;
     engine::SimPort& b_;
     SimPath ab_;
