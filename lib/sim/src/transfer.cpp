@@ -120,8 +120,11 @@ TransferResult run_transfer(const TransferSetup& s) {
             if (w) cap.emplace(std::move(*w));
             if (cap) link.set_capture(&*cap);
         }
-        engine::Engine a(engine_config(kIpA, s.tcp, 7), pa, key(1), key(2));
-        engine::Engine b(engine_config(kIpB, s.tcp, 9), pb, key(3), key(4));
+        Instant now = Instant::from_nanos(1'000'000'000);
+        FaultPort fa(pa, s.port_a, [&now] { return now; });
+        FaultPort fb(pb, s.port_b, [&now] { return now; });
+        engine::Engine a(engine_config(kIpA, s.tcp, 7), fa, key(1), key(2));
+        engine::Engine b(engine_config(kIpB, s.tcp, 9), fb, key(3), key(4));
         Sender tx;
         tx.total = s.bytes;
         tx.rng.seed(s.data_seed);
@@ -131,7 +134,6 @@ TransferResult run_transfer(const TransferSetup& s) {
         rx.on_received = &s.on_received;
         a.set_app(&tx);
         b.set_app(&rx);
-        Instant now = Instant::from_nanos(1'000'000'000);
         const Instant start = now;
         rx.last_progress = now;
         if (b.listen(kPort) && a.connect(kIpB, kPort)) {
@@ -146,8 +148,9 @@ TransferResult run_transfer(const TransferSetup& s) {
         res.elapsed = rx.received == s.bytes ? rx.done_at - start : now - start;
         // Drain the link so that every corrupted copy counted was also delivered.
         const Instant drain_end = now + Duration::seconds(10);
-        (void)run(a, b, link, pa, pb, now, drain_end,
-                  [&] { return link.in_flight() == 0 && pa.pending() == 0 && pb.pending() == 0; });
+        (void)run(a, b, link, pa, pb, now, drain_end, [&] {
+            return link.in_flight() == 0 && pa.pending() == 0 && pb.pending() == 0 && fa.held() == 0 && fb.held() == 0;
+        });
         a.abort_all(now);
         b.abort_all(now);
         res.tcp_a = a.tcp_counters();
@@ -156,6 +159,10 @@ TransferResult run_transfer(const TransferSetup& s) {
         res.engine_b = b.counters();
         res.ab = link.ab().counters();
         res.ba = link.ba().counters();
+        res.port_a_rx = fa.rx_counters();
+        res.port_a_tx = fa.tx_counters();
+        res.port_b_rx = fb.rx_counters();
+        res.port_b_tx = fb.tx_counters();
         res.retransmits = res.tcp_a.retransmits + res.tcp_a.fast_retransmits;
     }
     res.buffers_left = pool_a.in_use() + pool_b.in_use();

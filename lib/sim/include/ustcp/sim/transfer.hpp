@@ -20,6 +20,7 @@
 #include "ustcp/base/time.hpp"
 #include "ustcp/engine/engine.hpp"
 #include "ustcp/sim/fault.hpp"
+#include "ustcp/sim/fault_port.hpp"
 
 namespace ustcp::sim {
 
@@ -31,6 +32,8 @@ struct TransferSetup {
     tcp::Config tcp{};            ///< both engines' TCP (congestion control, buffers, ...)
     Duration limit = Duration::seconds(600);  ///< virtual time allowed before giving up
     std::string pcap;             ///< non-empty: a pcap of every frame delivered
+    /// Faults applied by a FaultPort between each engine and its SimPort (on top of the link's).
+    PortFaults port_a, port_b;
     std::function<void(std::span<const std::uint8_t>)> on_sent;      ///< A's data, in order
     std::function<void(std::span<const std::uint8_t>)> on_received;  ///< B's data, in order
 };
@@ -42,6 +45,7 @@ struct TransferResult {
     tcp::Counters tcp_a, tcp_b;
     engine::EngineCounters engine_a, engine_b;
     FaultCounters ab, ba;         ///< after the link was drained
+    FaultCounters port_a_rx, port_a_tx, port_b_rx, port_b_tx;  ///< the FaultPorts'
     std::uint64_t retransmits = 0;  ///< A's RTO and fast retransmissions
     Duration longest_stall;         ///< the longest time B read nothing new (before the last byte)
     std::size_t buffers_left = 0;   ///< pool buffers not returned after both engines were gone
