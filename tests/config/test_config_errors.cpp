@@ -101,7 +101,8 @@ TEST(ConfigErrors, UnknownKeyWithoutANearOneListsTheSection) {
               "t.toml:4: unknown key app.greeting; expected one of: name, listen, http_max_bytes, http_idle_timeout, "
               "http_max_request");
     EXPECT_EQ(message("frobnicate = 1\n"),
-              "t.toml:1: unknown key frobnicate; expected one of: lcores, burst, shutdown_timeout, pcap, [[port]], [mempool], "
+              "t.toml:1: unknown key frobnicate; expected one of: lcores, burst, shutdown_timeout, pcap, fault, [[port]], "
+              "[mempool], "
               "[tcp], [app]");
     EXPECT_EQ(message(port_with("frobnicate = 1")),
               "t.toml:3: unknown key port[0].frobnicate; expected one of: name, vdev, pci, devargs, ip, gateway, mac, "

@@ -201,6 +201,38 @@ std::string to_string(const FaultSpec& s) {
     return out;
 }
 
+Result<PortFaults, std::string> parse_port_faults(std::string_view text) {
+    PortFaults out;
+    while (!text.empty()) {
+        const auto semi = text.find(';');
+        std::string_view part = text.substr(0, semi);
+        text = semi == std::string_view::npos ? std::string_view{} : text.substr(semi + 1);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        bool rx = true, tx = true;
+        std::string_view which = "both directions";
+        if (part.substr(0, 3) == "rx:") {
+            tx = false;
+            which = "rx";
+            part.remove_prefix(3);
+        } else if (part.substr(0, 3) == "tx:") {
+            rx = false;
+            which = "tx";
+            part.remove_prefix(3);
+        }
+        auto spec = parse_fault_spec(part);
+        if (!spec) return Err("fault (" + std::string(which) + "): " + spec.error());
+        if ((rx && out.rx) || (tx && out.tx)) {
+            return Err("fault: " + std::string(which) + " given twice (write \"rx:SPEC;tx:SPEC\" for one of each)");
+        }
+        if (rx) out.rx = *spec;
+        if (tx) {
+            out.tx = *spec;
+            if (rx) out.tx->seed = spec->seed + 1;  // the two directions' fates differ
+        }
+    }
+    return out;
+}
+
 L4Range l4_range(const std::uint8_t* f, std::uint32_t len) noexcept {
     constexpr std::uint32_t kEth = 14;
     if (len < kEth + 20 || f[12] != 0x08 || f[13] != 0x00) return {};

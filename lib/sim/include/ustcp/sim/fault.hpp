@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -76,6 +77,18 @@ inline constexpr std::string_view kFaultKeys =
 [[nodiscard]] Result<FaultSpec, std::string> parse_fault_spec(std::string_view text);
 /// The spec in parse_fault_spec()'s syntax, only the keys that differ from the defaults.
 [[nodiscard]] std::string to_string(const FaultSpec& s);
+
+/// Which faults go where: RX (frames the port received), TX (frames sent), or both.
+struct PortFaults {
+    std::optional<FaultSpec> rx;
+    std::optional<FaultSpec> tx;
+    [[nodiscard]] bool any() const noexcept { return (rx && rx->active()) || (tx && tx->active()); }
+};
+
+/// Parses "[rx:|tx:]SPEC[;[rx:|tx:]SPEC]": a spec without a prefix applies to both
+/// directions (the TX side with seed + 1), "" to neither. Errors: a message naming the
+/// part and, for a bad spec, parse_fault_spec()'s.
+[[nodiscard]] Result<PortFaults, std::string> parse_port_faults(std::string_view text);
 
 /// What was done to the frames of one direction.
 struct FaultCounters {

@@ -33,18 +33,6 @@
 
 namespace ustcp::sim {
 
-/// Which faults go where: RX (frames the port received), TX (frames sent), or both.
-struct PortFaults {
-    std::optional<FaultSpec> rx;
-    std::optional<FaultSpec> tx;
-    [[nodiscard]] bool any() const noexcept { return (rx && rx->active()) || (tx && tx->active()); }
-};
-
-/// Parses "[rx:|tx:]SPEC[;[rx:|tx:]SPEC]": a spec without a prefix applies to both
-/// directions (the TX side with seed + 1), "" to neither. Errors: a message naming the
-/// part and, for a bad spec, parse_fault_spec()'s.
-[[nodiscard]] Result<PortFaults, std::string> parse_port_faults(std::string_view text);
-
 class FaultPort final : public engine::Port {
 public:
     using Clock = std::function<Instant()>;
