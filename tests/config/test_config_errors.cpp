@@ -185,8 +185,9 @@ TEST(ConfigErrors, BadChoice) {
     EXPECT_EQ(
         message(with("tcp", "accept_overflow = \"ignore\"")),
         "t.toml:4: key tcp.accept_overflow: \"ignore\" is not one of the accepted values; expected drop or reset");
-    EXPECT_EQ(message(with("tcp", "congestion_control = \"cubic\"")),
-              "t.toml:4: key tcp.congestion_control: \"cubic\" is not one of the accepted values; expected newreno");
+    EXPECT_EQ(message(with("tcp", "congestion_control = \"bbr\"")),
+              "t.toml:4: key tcp.congestion_control: \"bbr\" is not one of the accepted values; expected newreno or "
+              "cubic");
     EXPECT_EQ(message(with("tcp.newreno", "recovery_exit = \"fast\"")),
               "t.toml:4: key tcp.newreno.recovery_exit: \"fast\" is not one of the accepted values; expected "
               "flight-size or ssthresh");

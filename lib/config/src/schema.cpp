@@ -526,7 +526,7 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
     keys.push_back(int_key<S>("tcp.keepalive_count", "unanswered probes before ETIMEDOUT", 1, 127,
                               [](auto& c) -> auto& { return c.tcp.keepalive_count; }));
     keys.push_back(choice_key<S, tcp::cc::Algorithm>("tcp.congestion_control", "congestion control of new connections",
-                                                    {{"newreno", tcp::cc::Algorithm::NewReno}},
+                                                    {{"newreno", tcp::cc::Algorithm::NewReno}, {"cubic", tcp::cc::Algorithm::Cubic}},
                                                     [](auto& c) -> auto& { return c.tcp.cc.algorithm; }));
     keys.push_back(bool_key<S>("tcp.rfc5961", "RFC 5961 RST/SYN/ACK hardening",
                                [](auto& c) -> auto& { return c.tcp.rfc5961; }));

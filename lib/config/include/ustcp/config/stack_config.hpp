@@ -66,7 +66,7 @@
 //     keepalive_idle       "2h"           1s..32767s
 //     keepalive_interval   "75s"          1s..32767s
 //     keepalive_count      9              1..127
-//     congestion_control   "newreno"      "newreno"
+//     congestion_control   "cubic"        "cubic" (RFC 9438 + HyStart++) | "newreno"
 //     rfc5961              true
 //     challenge_acks_per_conn_per_sec   10     0..65535
 //     challenge_acks_per_engine_per_sec 1000   0..1000000
