@@ -10,7 +10,7 @@ packages=(
   # build
   meson ninja-build pkg-config g++ clang libclang-rt-14-dev llvm-14
   libdpdk-dev dpdk-dev libnuma-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev nettle-dev
   libfmt-dev libtomlplusplus-dev libcli11-dev libpcap-dev
   # real peers and capture tools for the interop tier
   tcpdump tshark wireshark-common netcat-openbsd iputils-ping curl iperf iperf3 wrk apache2-utils

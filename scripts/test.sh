@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test run, as CI does it on a fresh Debian 12 machine:
 #   1. scripts/setup.sh (packages, hugepages)
-#   2. release-style build (-Werror) and every meson test suite: unit, dpdk, interop
+#   2. release-style build (-Werror) and every meson test suite: unit, dpdk, interop, long (64 MiB transfers over the simulated link)
 #   3. ASan+UBSan build and its tests
 #   4. clang libFuzzer build; each fuzz target runs for USTCP_FUZZ_SECONDS (default 60)
 # Ends with meson's summary of the last stage. Exits non-zero on the first failure.

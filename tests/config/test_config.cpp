@@ -23,6 +23,7 @@ lcores = "2-5"
 burst = 64
 shutdown_timeout = "2s"
 pcap = "/tmp/ustcp-test.pcapng"
+fault = "rx:loss=2%,delay=1ms;tx:dup=1%"
 
 [[port]]
 name = "tap0"
@@ -105,7 +106,7 @@ http_max_request = "16KiB"
 
 /// kEveryKey's keys as flags name them; must be config_keys(), so a new key needs a line above.
 const std::vector<std::string> kEveryKeyNames = {
-    "lcores", "burst", "shutdown_timeout", "pcap",
+    "lcores", "burst", "shutdown_timeout", "pcap", "fault",
     "port.name", "port.vdev", "port.pci", "port.devargs", "port.ip", "port.gateway", "port.mac", "port.mtu",
     "port.rx_queues", "port.tx_queues", "port.rx_desc", "port.tx_desc", "port.rss", "port.checksum_offload",
     "port.tso",
@@ -137,6 +138,7 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     EXPECT_EQ(c.burst, 64);
     EXPECT_EQ(c.shutdown_timeout, Duration::seconds(2));
     EXPECT_EQ(c.pcap, "/tmp/ustcp-test.pcapng");
+    EXPECT_EQ(c.fault, "rx:loss=2%,delay=1ms;tx:dup=1%");
 
     ASSERT_EQ(c.ports.size(), 2u);
     const PortConfig& t = c.ports[0];
@@ -226,12 +228,12 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     // Every key that was written has its line.
     EXPECT_EQ(c.sources.file, "t.toml");
     ASSERT_NE(c.sources.find("tcp.delayed_ack"), nullptr);
-    EXPECT_EQ(c.sources.find("tcp.delayed_ack")->line, 54u);
+    EXPECT_EQ(c.sources.find("tcp.delayed_ack")->line, 55u);
     EXPECT_EQ(c.sources.find("tcp.delayed_ack")->column, 1u);
     ASSERT_NE(c.sources.find("port[1].mtu"), nullptr);
-    EXPECT_EQ(c.sources.find("port[1].mtu")->line, 28u);
+    EXPECT_EQ(c.sources.find("port[1].mtu")->line, 29u);
     ASSERT_NE(c.sources.find("port[1]"), nullptr);
-    EXPECT_EQ(c.sources.find("port[1]")->line, 23u);
+    EXPECT_EQ(c.sources.find("port[1]")->line, 24u);
     EXPECT_FALSE(c.sources.given("port[1].rx_queues"));
 }
 
@@ -241,6 +243,7 @@ TEST(ConfigParse, DefaultsMatchTheStructsAndTcpConfig) {
     EXPECT_EQ(c.lcores, (std::vector<unsigned>{1}));
     EXPECT_EQ(c.burst, 32);
     EXPECT_EQ(c.pcap, "") << "no capture unless asked";
+    EXPECT_EQ(c.fault, "") << "no faults unless asked";
     ASSERT_EQ(c.ports.size(), 1u);
     const PortConfig& p = c.ports[0];
     EXPECT_EQ(p.name, "port0");

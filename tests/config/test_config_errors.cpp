@@ -101,7 +101,8 @@ TEST(ConfigErrors, UnknownKeyWithoutANearOneListsTheSection) {
               "t.toml:4: unknown key app.greeting; expected one of: name, listen, http_max_bytes, http_idle_timeout, "
               "iperf3_idle_timeout, http_max_request");
     EXPECT_EQ(message("frobnicate = 1\n"),
-              "t.toml:1: unknown key frobnicate; expected one of: lcores, burst, shutdown_timeout, pcap, [[port]], [mempool], "
+              "t.toml:1: unknown key frobnicate; expected one of: lcores, burst, shutdown_timeout, pcap, fault, [[port]], "
+              "[mempool], "
               "[tcp], [app]");
     EXPECT_EQ(message(port_with("frobnicate = 1")),
               "t.toml:3: unknown key port[0].frobnicate; expected one of: name, vdev, pci, devargs, ip, gateway, mac, "
@@ -184,8 +185,9 @@ TEST(ConfigErrors, BadChoice) {
     EXPECT_EQ(
         message(with("tcp", "accept_overflow = \"ignore\"")),
         "t.toml:4: key tcp.accept_overflow: \"ignore\" is not one of the accepted values; expected drop or reset");
-    EXPECT_EQ(message(with("tcp", "congestion_control = \"cubic\"")),
-              "t.toml:4: key tcp.congestion_control: \"cubic\" is not one of the accepted values; expected newreno");
+    EXPECT_EQ(message(with("tcp", "congestion_control = \"bbr\"")),
+              "t.toml:4: key tcp.congestion_control: \"bbr\" is not one of the accepted values; expected newreno or "
+              "cubic");
     EXPECT_EQ(message(with("tcp.newreno", "recovery_exit = \"fast\"")),
               "t.toml:4: key tcp.newreno.recovery_exit: \"fast\" is not one of the accepted values; expected "
               "flight-size or ssthresh");

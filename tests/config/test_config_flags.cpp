@@ -100,7 +100,9 @@ TEST(ConfigFlags, ValuesOfEveryType) {
         "--port.rss", "on",           "--tcp.newreno.ca_growth=per-ack", "--mac", "02:00:00:00:00:09",
         "--gateway", "198.18.0.254",  "--port.name", "tap9",          "--port.devargs", "persist=1",
         "--app", "discard",           "--mempool.cache", "128",       "--tcp.keepalive", "true",
+        "--fault", "rx:loss=2%",
     });
+    EXPECT_EQ(c.fault, "rx:loss=2%");
     EXPECT_EQ(c.lcores, (std::vector<unsigned>{1, 2, 3}));
     EXPECT_EQ(c.ports[0].rx_queues, 2);
     EXPECT_EQ(c.ports[0].tx_queues, 3);  // derived from the flag's lcores
@@ -252,6 +254,14 @@ TEST(ConfigFlags, BadValuesNameTheFlag) {
     EXPECT_EQ(flags_message({"--tcp.syn_cookies", "sometimes"}),
               "command line: --tcp.syn_cookies: \"sometimes\" is not one of the accepted values; expected off, "
               "on-overflow or always");
+    // --fault: the item the spec's parser rejected, and what the key takes.
+    const std::string fault = flags_message({"--fault", "rx:loss=2"});
+    EXPECT_NE(fault.find("command line: --fault: \"rx:loss=2\" is not a fault spec (fault (rx): fault spec: bad item "
+                         "'loss=2': expected a percentage"),
+              std::string::npos)
+        << fault;
+    EXPECT_NE(fault.find("; expected \"[rx:|tx:]SPEC"), std::string::npos) << fault;
+    EXPECT_NE(flags_message({"--fault", "lose=1%"}).find("unknown key 'lose'; keys: loss, burst"), std::string::npos);
     EXPECT_EQ(flags_message({"--port.vdev", "net_tap1", "--port.pci", "01:00.0"}),
               "command line: --port.pci: \"01:00.0\" conflicts with --port.vdev; expected one device per port");
 }

@@ -47,6 +47,9 @@ struct DataTransfer : PairTest {
     Instant t0;
 
     DataTransfer() {
+        // The loss-recovery tests below check RFC 5681/6582 NewReno arithmetic; CUBIC, the
+        // default, has its own (tests/unit/test_tcp_cubic.cpp).
+        a.cfg.cc.algorithm = b.cfg.cc.algorithm = cc::Algorithm::NewReno;
         link.drop = [this](const Wire& w, bool from_a) {
             const bool d = lose && lose(w, from_a);
             log.push_back({link.now, w, from_a, d});

@@ -389,10 +389,14 @@ TEST(NewRenoIdle, IdleRestartDue) {
 // The seam.
 
 static_assert(Policy<NewReno>);
-static_assert(sizeof(CongestionControl) <= 80, "the seam lives inside every connection");
+static_assert(Policy<Cubic>);
+// CUBIC's state (W_max, K, W_est, the epoch, HyStart++'s per-round RTTs) is the largest.
+static_assert(sizeof(CongestionControl) <= 136, "the seam lives inside every connection");
 
 TEST(CongestionSeam, DispatchesToTheSelectedPolicy) {
-    CongestionControl cc = make_congestion_control(CcConfig{}, kSmss1000);
+    CcConfig cfg;
+    cfg.algorithm = Algorithm::NewReno;
+    CongestionControl cc = make_congestion_control(cfg, kSmss1000);
     EXPECT_EQ(algorithm(cc), Algorithm::NewReno);
     ASSERT_NE(cc.get_if<NewReno>(), nullptr);
     EXPECT_EQ(cc.smss(), 1000u);
@@ -402,7 +406,6 @@ TEST(CongestionSeam, DispatchesToTheSelectedPolicy) {
     EXPECT_EQ(cc.counters().partial_acks, 3u);
 
     // The configuration reaches the policy.
-    CcConfig cfg;
     cfg.newreno.recovery_exit = NewRenoConfig::RecoveryExit::Ssthresh;
     CongestionControl c2 = make_congestion_control(cfg, kSmss1000);
     run(c2, kRecoveryPrefix);
@@ -414,7 +417,9 @@ TEST(CongestionSeam, SameResultsAsDirectCallsUnderRandomEvents) {
     // Seeded random events through the seam and straight to NewReno agree step by step,
     // and the invariants of the contract hold throughout.
     std::mt19937 rng(42);
-    CongestionControl seam = make_congestion_control(CcConfig{}, Init{.smss = 1448});
+    CcConfig newreno;
+    newreno.algorithm = Algorithm::NewReno;
+    CongestionControl seam = make_congestion_control(newreno, Init{.smss = 1448});
     NewReno direct(Init{.smss = 1448});
     std::uint32_t una = 0, max = 0;
     Instant now;

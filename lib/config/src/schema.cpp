@@ -10,6 +10,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "ustcp/sim/fault.hpp"
+
 namespace ustcp::config::detail {
 
 namespace {
@@ -20,6 +22,9 @@ constexpr std::string_view kDurationExpected = "an integer with a unit (e.g. 40m
 constexpr std::string_view kSizeExpected =
     "a size in bytes (e.g. 262144, \"256KiB\", \"1MiB\"; units B, KiB, MiB, GiB)";
 constexpr std::string_view kLcoresExpected = "lcore ids 0..127 as \"1\", \"1-3\" or \"1,3-5\", each once";
+constexpr std::string_view kFaultExpected =
+    "\"[rx:|tx:]SPEC[;rx:|tx:SPEC]\" with SPEC as \"loss=1%,reorder=2%,delay=2ms,...\" (keys: loss, burst, burst_len, "
+    "burst_slot, reorder, reorder_delay, dup, corrupt, delay, jitter, rate, queue, seed), or \"\" for none";
 constexpr std::string_view kListenExpected = "a list of TCP ports 1..65535, each once (e.g. [7, 9])";
 
 // ---- Readers for the value types ----
@@ -452,6 +457,16 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
             return std::nullopt;
         },
         [](const S& c) -> std::optional<std::string> { return quote(c.pcap); }));
+    keys.push_back(custom_key<S>(
+        "fault", "seeded faults on every port's RX/TX for experiments (\"rx:loss=2%\"); \"\": none", kFaultExpected,
+        [](S& c, const toml::node& n, bool) -> Check {
+            std::string v;
+            if (auto e = read_string(n, v, kFaultExpected)) return e;
+            if (auto f = sim::parse_port_faults(v); !f) return bad("is not a fault spec (" + f.error() + ")", kFaultExpected);
+            c.fault = std::move(v);
+            return std::nullopt;
+        },
+        [](const S& c) -> std::optional<std::string> { return quote(c.fault); }));
 
     // ---- [mempool] ----
     keys.push_back(int_key<S>("mempool.mbufs_per_lcore", "mbufs in each lcore's pool", 511, 16'777'215,
@@ -511,7 +526,7 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
     keys.push_back(int_key<S>("tcp.keepalive_count", "unanswered probes before ETIMEDOUT", 1, 127,
                               [](auto& c) -> auto& { return c.tcp.keepalive_count; }));
     keys.push_back(choice_key<S, tcp::cc::Algorithm>("tcp.congestion_control", "congestion control of new connections",
-                                                    {{"newreno", tcp::cc::Algorithm::NewReno}},
+                                                    {{"newreno", tcp::cc::Algorithm::NewReno}, {"cubic", tcp::cc::Algorithm::Cubic}},
                                                     [](auto& c) -> auto& { return c.tcp.cc.algorithm; }));
     keys.push_back(bool_key<S>("tcp.rfc5961", "RFC 5961 RST/SYN/ACK hardening",
                                [](auto& c) -> auto& { return c.tcp.rfc5961; }));

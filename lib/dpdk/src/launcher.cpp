@@ -19,6 +19,7 @@
 #include "ustcp/dpdk/runtime.hpp"
 #include "ustcp/dpdk/steering.hpp"
 #include "ustcp/dpdk/telemetry.hpp"
+#include "ustcp/sim/fault_port.hpp"
 #include "ustcp/tcp/siphash.hpp"
 
 namespace ustcp::dpdk {
@@ -80,6 +81,7 @@ struct EngineRt {
     std::size_t port = 0;
     std::unique_ptr<DpdkPort> dport;
     std::unique_ptr<SteeringPort> sport;
+    std::unique_ptr<sim::FaultPort> fport;  // `fault`: over the queue (or its steering), under the engine
     engine::Port* port_if = nullptr;
     std::unique_ptr<engine::Engine> engine;
     std::unique_ptr<WorkerApp> app;
@@ -392,6 +394,8 @@ Result<void, std::string> Launcher::Impl::setup_rss(std::size_t idx, PortRt& p) 
 }
 
 Result<void, std::string> Launcher::Impl::make_engines() {
+    auto faults = sim::parse_port_faults(cfg.fault);  // lib/config checked it already
+    if (!faults) return Err("fault: " + faults.error());
     for (auto& wp : workers) {
         WorkerRt& w = *wp;
         w.engines.resize(ports.size());
@@ -419,6 +423,15 @@ Result<void, std::string> Launcher::Impl::make_engines() {
                 er.sport = std::make_unique<SteeringPort>(*p.steer, w.index, *er.dport, w.index < p.info.rx_queues,
                                                           *w.pool);
                 er.port_if = er.sport.get();
+            }
+            if (faults->any()) {
+                // Each engine's faults get their own seeds, so that workers and ports differ.
+                sim::PortFaults f = *faults;
+                const std::uint64_t salt = (std::uint64_t{w.index} << 16) + i;
+                if (f.rx) f.rx->seed += salt * 1000003u;
+                if (f.tx) f.tx->seed += salt * 1000003u;
+                er.fport = std::make_unique<sim::FaultPort>(*er.port_if, f, [] { return dpdk::now(); });
+                er.port_if = er.fport.get();
             }
             engine::EngineConfig ec;
             ec.addr = pc.ip.addr;
@@ -469,6 +482,17 @@ void Launcher::Impl::snapshot(WorkerRt& w, std::vector<EngineSnapshot>& out) con
                         (ull)s.ec.connections_closed, (ull)s.ps.rx_frames, (ull)s.ps.rx_bytes, (ull)s.ps.tx_frames,
                         (ull)s.ps.tx_bytes, (ull)s.ps.tx_dropped, (ull)s.ps.tx_no_buffer);
         s.text += er.dport->stats_line();
+        if (er.fport) {
+            auto line = [](const char* dir, const sim::FaultCounters& f) {
+                return format("%s %llu frames: lost %llu, burst lost %llu, queue dropped %llu, duplicated %llu, corrupted "
+                              "%llu, reordered %llu, delivered %llu",
+                              dir, (ull)f.frames, (ull)f.lost, (ull)f.burst_lost, (ull)f.queue_dropped,
+                              (ull)f.duplicated, (ull)f.corrupted, (ull)f.reordered, (ull)f.delivered);
+            };
+            s.text += format("lcore %u: fault %s; %s; held %zu, no buffer %llu\n", w.lcore,
+                             line("rx", er.fport->rx_counters()).c_str(), line("tx", er.fport->tx_counters()).c_str(),
+                             er.fport->held(), (ull)er.fport->no_buffer());
+        }
         if (i == 0) {
             s.text += format("lcore %u: pool ustcp_w%u: %u of %u mbufs in use, %llu allocations failed (payload nodes "
                              "%zu free of %zu per engine)\n",
@@ -706,6 +730,7 @@ std::uint32_t Launcher::teardown() {
         for (EngineRt& er : w->engines) {
             er.engine.reset();
             er.app.reset();
+            er.fport.reset();  // frees the frames it held
             er.sport.reset();
             if (er.dport) er.dport->drop_held_fragments();
             er.dport.reset();
@@ -744,6 +769,9 @@ std::string Launcher::describe() const {
         out += format("port %s: offloads rx-csum %s tx-ip-csum %s tx-tcp-csum %s multi-seg %s tso %s, %s, %s\n",
                       p.pc->name.c_str(), on(i.caps.rx_l4_csum), on(i.caps.tx_ip_csum), on(i.caps.tx_l4_csum),
                       on(i.multi_seg_tx), on(i.caps.tx_tso), rss.c_str(), steering.c_str());
+    }
+    if (!im.cfg.fault.empty()) {
+        out += format("faults on every port: %s (TX faults turn TSO and TX checksum offload off)\n", im.cfg.fault.c_str());
     }
     for (const auto& w : im.workers) {
         std::string queues;

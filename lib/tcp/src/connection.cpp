@@ -1235,7 +1235,9 @@ void Connection::arm_persist(const Context& ctx, Instant now) noexcept {
 void Connection::start_cc(Context& ctx) noexcept {
     // RFC 6928 §2 / RFC 5681 §3.1: one segment of initial window when the SYN or SYN-ACK had
     // to be retransmitted.
-    cc_ = cc::make_congestion_control(ctx.cfg.cc, cc::Init{.smss = snd_mss_, .syn_retransmitted = rtx_count_ > 0});
+    cc::CcConfig cfg = ctx.cfg.cc;
+    if (cc_chosen_) cfg.algorithm = cc_choice_;  // set_congestion_control()
+    cc_ = cc::make_congestion_control(cfg, cc::Init{.smss = snd_mss_, .syn_retransmitted = rtx_count_ > 0});
     cc_started_ = true;
 }
 

@@ -20,6 +20,10 @@
 //                                         gracefully (FIN) before the rest are reset
 //   pcap                   ""             a pcapng file that gets every frame each port receives and sends
 //                                         (lib/dpdk's Capture; `--pcap FILE`); "": no capture
+//   fault                  ""             seeded faults on every port's RX and/or TX, for experiments
+//                                         (lib/sim's FaultPort; `--fault rx:loss=2%`): "[rx:|tx:]SPEC[;...]",
+//                                         SPEC as "loss=1%,burst=..,reorder=2%,dup=1%,corrupt=1%,delay=2ms,
+//                                         jitter=1ms,rate=100Mbit,queue=100,seed=1" (sim/fault.hpp); "": none
 //   [[port]]               (one or more; `--port.KEY` flags set the first)
 //     name                 "port<N>"      a unique name: letters, digits, '_' and '-', at most 32
 //     vdev                 -              a virtual ethdev and its arguments: "net_tap0,iface=ustcp0" \ at most
@@ -62,7 +66,7 @@
 //     keepalive_idle       "2h"           1s..32767s
 //     keepalive_interval   "75s"          1s..32767s
 //     keepalive_count      9              1..127
-//     congestion_control   "newreno"      "newreno"
+//     congestion_control   "cubic"        "cubic" (RFC 9438 + HyStart++) | "newreno"
 //     rfc5961              true
 //     challenge_acks_per_conn_per_sec   10     0..65535
 //     challenge_acks_per_engine_per_sec 1000   0..1000000
@@ -248,6 +252,7 @@ struct StackConfig {
     std::uint16_t burst = 32;       ///< RX/TX burst size
     Duration shutdown_timeout = Duration::seconds(5);  ///< graceful close before the rest are aborted
     std::string pcap;               ///< capture file (pcapng) of every port's frames; empty: off
+    std::string fault;              ///< faults on every port (sim::parse_port_faults syntax); empty: none
     std::vector<PortConfig> ports;  ///< at least one after loading
     MempoolConfig mempool;
     tcp::Config tcp;                ///< every TCP tunable, for each lcore's engine

@@ -66,7 +66,7 @@ struct Config {
     Duration keepalive_interval = Duration::seconds(75);
     std::uint8_t keepalive_count = 9;
 
-    /// Congestion control for new connections (cc/congestion.hpp): NewReno now.
+    /// Congestion control for new connections (cc/congestion.hpp): CUBIC unless configured.
     cc::CcConfig cc{};
 
     /// RFC 5961 RST/SYN/ACK hardening; false restores RFC 793 (any in-window RST resets).

@@ -127,6 +127,11 @@ public:
     /// Every PSH boundary: the last segment of each write carries PSH. Nagle holds a short
     /// segment while data is unacknowledged unless this is set (TCP_NODELAY).
     void set_nodelay(Context& ctx, Instant now, bool on) noexcept;
+    /// TCP_CONGESTION: the congestion control this connection gets at ESTABLISHED instead of
+    /// Config::cc's algorithm (the tunables still come from Config::cc). Takes effect only when
+    /// called before the handshake completes, i.e. after connect() for an active open; passive
+    /// opens get Config::cc's. Later calls change nothing for this connection.
+    void set_congestion_control(cc::Algorithm a) noexcept { cc_choice_ = a; cc_chosen_ = true; }
     [[nodiscard]] bool nodelay() const noexcept { return nodelay_; }
     /// Keepalive on/off for this connection (SO_KEEPALIVE); idle/interval/count from Config.
     void set_keepalive(const Context& ctx, Instant now, bool on) noexcept;
@@ -329,6 +334,8 @@ private:
     bool write_blocked_ = false;    // a send found the buffer full: Writable when room returns
     bool fin_ooo_ = false;          // a FIN arrived beyond RCV.NXT: at fin_seq_
     bool cc_started_ = false;
+    bool cc_chosen_ = false;                        ///< set_congestion_control() was called
+    cc::Algorithm cc_choice_ = cc::Algorithm::Cubic;
     std::uint8_t rtx_count_ = 0;
     std::uint8_t persist_backoff_ = 0;
     std::uint8_t persist_unanswered_ = 0;  // zero-window probes sent since the peer last ACKed

@@ -1,5 +1,5 @@
 // The congestion-control seam: one value per connection holding whichever policy
-// the connection was configured with (NewReno now, CUBIC later), driven by a small
+// the connection was configured with (CUBIC by default, or NewReno), driven by a small
 // set of events and read through a few outputs. The policy is selected per
 // connection at run time without virtual calls: the value is a std::variant of the
 // policies and every call is a std::visit, a branch on the variant's index to a
@@ -63,6 +63,7 @@
 
 #include "ustcp/base/seqnum.hpp"
 #include "ustcp/tcp/cc/events.hpp"
+#include "ustcp/tcp/cc/cubic.hpp"
 #include "ustcp/tcp/cc/newreno.hpp"
 
 namespace ustcp::tcp::cc {
@@ -162,19 +163,25 @@ private:
 /// The policies a connection can be configured with, in CongestionControl's order.
 enum class Algorithm : std::uint8_t {
     NewReno,
+    Cubic,  ///< RFC 9438 with HyStart++ (RFC 9406): the default
 };
 
 /// Per-engine congestion-control configuration (a future member of tcp::Config).
 struct CcConfig {
-    Algorithm algorithm = Algorithm::NewReno;
+    Algorithm algorithm = Algorithm::Cubic;
     NewRenoConfig newreno{};
+    CubicConfig cubic{};
 };
 
-using CongestionControl = BasicCongestionControl<NewReno>;
+using CongestionControl = BasicCongestionControl<NewReno, Cubic>;
 
 static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(Algorithm::NewReno),
                                                         CongestionControl::Variant>,
                              NewReno>,
+              "Algorithm and CongestionControl must list the policies in the same order");
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(Algorithm::Cubic),
+                                                        CongestionControl::Variant>,
+                             Cubic>,
               "Algorithm and CongestionControl must list the policies in the same order");
 
 /// The held policy as an Algorithm.
@@ -186,8 +193,9 @@ static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>
 [[nodiscard]] inline CongestionControl make_congestion_control(const CcConfig& cfg, const Init& init) noexcept {
     switch (cfg.algorithm) {  // -Wswitch flags an Algorithm left out here
         case Algorithm::NewReno: return CongestionControl(NewReno(init, cfg.newreno));
+        case Algorithm::Cubic: return CongestionControl(Cubic(init, cfg.cubic));
     }
-    return CongestionControl(NewReno(init, cfg.newreno));  // an out-of-range value: the default
+    return CongestionControl(Cubic(init, cfg.cubic));  // an out-of-range value: the default
 }
 
 }  // namespace ustcp::tcp::cc
