@@ -463,7 +463,8 @@ TEST_F(Pair, FinFromSynReceivedIsRetransmittedWithTheSynAck) {
 
 TEST_F(Pair, RtoFollowsMeasuredRttAndBacksOff) {
     // RFC 6298: a 100 ms RTT measured through timestamps gives RTO = SRTT + 4 * RTTVAR = 300 ms;
-    // each timeout doubles it.
+    // each timeout doubles it. (RACK-TLP off: its probe would take the first RTO's place.)
+    a.cfg.rack = false;
     Connection& c = open();
     Connection& s = *b.listener()->accept();
     ASSERT_TRUE(c.send(a.ctx, link.now, bytes_of("x")));
