@@ -1270,6 +1270,7 @@ void Connection::undo(Context& ctx, Instant now) noexcept {
     s.rp_valid = false;
     s.dupacks = 0;
     s.sb.retransmitted(snd_una_, snd_nxt_);  // clears every lost mark
+    snd_rxt_ = snd_nxt_;                     // and an RTO's go-back-N stops: nothing is missing
 }
 
 void Connection::arm_pto(Instant now) noexcept {
