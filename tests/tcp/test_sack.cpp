@@ -633,3 +633,29 @@ TEST_F(Sack, ReorderingDoesNotCollapseCwnd) {
     EXPECT_EQ(c->congestion().counters().undos, 1u);
     EXPECT_FALSE(c->congestion().in_recovery());
 }
+
+// No SenderSack free: the connection recovers as without SACK (NewReno's third duplicate
+// ACK), counted; its peer's ACKs still carry blocks.
+TEST_F(Sack, WithoutAFreeSackStateRecoveryFallsBackToNewReno) {
+    SackPool none(0);
+    a.ctx.sacks = &none;
+    ASSERT_NO_FATAL_FAILURE(start());
+    write(pattern(6 * kMss));
+    auto segs = a_data();
+    ASSERT_EQ(segs.size(), 6u);
+    EXPECT_EQ(c->sack_state(), nullptr);
+    EXPECT_GE(a.counters.sack_state_exhausted, 1u);
+    std::vector<Wire> rtx;
+    for (std::size_t i = 1; i < 6; ++i) {
+        for (auto& w : to_b(segs[i])) {
+            EXPECT_GT(w.hdr.options.sack_count, 0u);
+            a.deliver(w, link.now);
+        }
+        for (auto& w : a_data()) rtx.push_back(w);
+    }
+    ASSERT_EQ(rtx.size(), 1u);
+    EXPECT_EQ(rtx[0].hdr.seq, segs[0].hdr.seq);
+    EXPECT_EQ(c->congestion().counters().fast_retransmits, 1u);
+    EXPECT_EQ(c->stats().sack_recoveries, 0u);
+    a.ctx.sacks = &a.sacks;
+}
