@@ -97,12 +97,13 @@ public:
             if (e.left < l && r < e.right) {  // delivered in the middle: keep both ends
                 const Sent hi{r, e.right, e.ts, e.rexmit};
                 e.right = l;
-                if (n_ < kLog) {
-                    for (std::size_t k = n_; k > i + 1; --k) log_[k] = log_[k - 1];
-                    log_[i + 1] = hi;
+                ++i;
+                if (n_ < kLog) {  // else the upper part is forgotten (left to IsLost and the RTO)
+                    for (std::size_t k = n_; k > i; --k) log_[k] = log_[k - 1];
+                    log_[i] = hi;
                     ++n_;
+                    ++i;
                 }
-                i += 2;
                 continue;
             }
             if (e.left < l) e.right = l;
