@@ -131,7 +131,7 @@ void Host::options_changed(int fd) {
 Host::CallCtx Host::ctx(const tcp::Config& cfg) noexcept {
     // Deferred ACKs: the runner ends a burst when the clock moves or it looks at the wire.
     return CallCtx{tcp::Context{cfg, stack_.out, stack_.counters, stack_.budget, stack_.isn, stack_.cookies, stack_.bufs,
-                                   true}};
+                                   true, 0, &stack_.sacks}};
 }
 
 Host::Conn& Host::new_conn(const FourTuple& t, const tcp::Config& cfg) {

@@ -151,6 +151,11 @@ SysctlResult apply_sysctl(tcp::Config& c, const std::string& name, std::int64_t 
         c.sack = on;
         return flag("sack", on);
     }
+    if (name == "net.ipv4.tcp_recovery") {
+        // Linux: bit 0 turns RACK loss detection (and its tail-loss probes) on.
+        c.rack = (v & 1) != 0;
+        return flag("rack", c.rack);
+    }
     if (name == "net.ipv4.tcp_timestamps") {
         c.timestamps = on;
         return flag("timestamps", on);

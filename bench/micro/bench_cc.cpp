@@ -116,6 +116,8 @@ public:
     cc::Response on_dup_ack(const cc::DupAckEvent&) noexcept { return {}; }
     void on_timeout(const cc::TimeoutEvent&) noexcept {}
     void on_idle_restart(const cc::IdleEvent&) noexcept {}
+    void on_loss(const cc::LossEvent&) noexcept {}
+    bool on_undo(const cc::UndoEvent&) noexcept { return false; }
     std::uint32_t cwnd() const noexcept { return 64 * kSmss; }
     std::uint32_t ssthresh() const noexcept { return cc::kInfiniteSsthresh; }
     std::uint32_t smss() const noexcept { return kSmss; }

@@ -89,6 +89,7 @@ accept_overflow = "reset"
 syn_backlog = 64
 accept_backlog = 32
 fixed_iss = 4000000000
+rack = false
 
 [tcp.newreno]
 abc_limit_segments = 1
@@ -111,7 +112,7 @@ const std::vector<std::string> kEveryKeyNames = {
     "port.rx_queues", "port.tx_queues", "port.rx_desc", "port.tx_desc", "port.rss", "port.checksum_offload",
     "port.tso",
     "mempool.mbufs_per_lcore", "mempool.cache", "mempool.data_room",
-    "tcp.mss", "tcp.default_peer_mss", "tcp.window_scaling", "tcp.timestamps", "tcp.sack", "tcp.send_buffer",
+    "tcp.mss", "tcp.default_peer_mss", "tcp.window_scaling", "tcp.timestamps", "tcp.sack", "tcp.rack", "tcp.send_buffer",
     "tcp.recv_buffer", "tcp.msl", "tcp.rto_initial", "tcp.rto_min", "tcp.rto_max", "tcp.syn_retries",
     "tcp.synack_retries", "tcp.data_retries", "tcp.user_timeout", "tcp.delayed_ack", "tcp.quickack", "tcp.nodelay",
     "tcp.persist_max", "tcp.keepalive", "tcp.keepalive_idle", "tcp.keepalive_interval", "tcp.keepalive_count",
@@ -187,6 +188,7 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     EXPECT_FALSE(p.window_scaling);
     EXPECT_FALSE(p.timestamps);
     EXPECT_FALSE(p.sack);
+    EXPECT_FALSE(p.rack);
     EXPECT_EQ(p.send_buffer, 1024u * 1024);
     EXPECT_EQ(p.recv_buffer, 65536u);
     EXPECT_EQ(p.msl, Duration::seconds(10));
@@ -272,6 +274,7 @@ TEST(ConfigParse, DefaultsMatchTheStructsAndTcpConfig) {
     EXPECT_EQ(c.tcp.window_scaling, t.window_scaling);
     EXPECT_EQ(c.tcp.timestamps, t.timestamps);
     EXPECT_EQ(c.tcp.sack, t.sack);
+    EXPECT_EQ(c.tcp.rack, t.rack);
     EXPECT_EQ(c.tcp.send_buffer, t.send_buffer);
     EXPECT_EQ(c.tcp.recv_buffer, t.recv_buffer);
     EXPECT_EQ(c.tcp.msl, t.msl);

@@ -245,7 +245,7 @@ struct Tracker {
 
 struct Side : Stack {
     Side(const Config& c, std::uint64_t seed, const FourTuple& t, const char* name, HeapBuffers& p)
-        : Stack(c, key_of(seed), key_of(seed + 99), p.ops(), kNodes),
+        : Stack(c, key_of(seed), key_of(seed + 99), p.ops(), kNodes, 2),  // 2 SACK senders: one connection
           pool(p),
           conn(t),
           send_cap(c.send_buffer),

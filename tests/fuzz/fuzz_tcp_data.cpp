@@ -116,7 +116,7 @@ struct Sent {
 
 struct World {
     World(const Config& cfg, std::size_t nodes, Instant start)
-        : st(cfg, key(1), key(2), pool().ops(), nodes), c(kTuple), now(start) {}
+        : st(cfg, key(1), key(2), pool().ops(), nodes, 2), c(kTuple), now(start) {}  // 2 SACK senders
 
     Stack st;
     Connection c;

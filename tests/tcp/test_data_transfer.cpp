@@ -646,6 +646,7 @@ TEST_F(DataTransfer, ProbeIntervalIsCappedAtPersistMax) {
 // further duplicate inflates cwnd by one SMSS (step 4); the full ACK ends recovery with
 // cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) (RFC 6582 §3.2 step 3, option 1).
 TEST_F(DataTransfer, FastRetransmitOnTheThirdDuplicateAck) {
+    a.cfg.sack = false;  // RFC 5681 / RFC 6582 without SACK (test_sack.cpp has the SACK path)
     ASSERT_NO_FATAL_FAILURE(start());
     write(a, *c, "warm");  // B's real window is known to A before the loss
     link.pump();
@@ -704,6 +705,7 @@ TEST_F(DataTransfer, FastRetransmitOnTheThirdDuplicateAck) {
 // brings a partial ACK, which retransmits the second at once and deflates cwnd by the amount
 // acknowledged, adding back one SMSS (RFC 6582 §3.2 step 5); the next ACK is full.
 TEST_F(DataTransfer, NewRenoPartialAckRetransmitsTheSecondLoss) {
+    a.cfg.sack = false;  // RFC 5681 / RFC 6582 without SACK (test_sack.cpp has the SACK path)
     ASSERT_NO_FATAL_FAILURE(start());
     write(a, *c, "warm");
     link.pump();
@@ -758,6 +760,7 @@ TEST_F(DataTransfer, NewRenoPartialAckRetransmitsTheSecondLoss) {
 // Fewer than three duplicate ACKs do not retransmit: with two segments after the hole, the
 // loss is left to the retransmission timer (RFC 5681 §3.2, "three duplicate ACKs").
 TEST_F(DataTransfer, TwoDuplicateAcksAreNotEnough) {
+    a.cfg.sack = false;  // RFC 5681 / RFC 6582 without SACK (test_sack.cpp has the SACK path)
     ASSERT_NO_FATAL_FAILURE(start());
     write(a, *c, "warm");
     link.pump();

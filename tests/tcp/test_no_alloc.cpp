@@ -187,9 +187,10 @@ std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t salt) {
 
 }  // namespace
 
-TEST(NoAlloc, ConnectionFitsInTenCacheLines) {
-    static_assert(sizeof(Connection) <= 640, "Connection grew past 640 bytes");
-    EXPECT_LE(sizeof(Connection), 640u);
+TEST(NoAlloc, ConnectionFitsInTwelveCacheLines) {
+    // test_open_close.cpp's ConnectionLayout says what the twelve lines hold.
+    static_assert(sizeof(Connection) <= 768, "Connection grew past 768 bytes");
+    EXPECT_LE(sizeof(Connection), 768u);
 }
 
 TEST(NoAlloc, CounterSeesAllocations) {

@@ -105,6 +105,54 @@ TEST(Cubic, CongestionEventReducesByBetaAndSetsWmaxAndK) {
     EXPECT_EQ(cc.counters().recoveries, 1u);
 }
 
+TEST(Cubic, SackLossReducesWithoutInflationAndUndoRestoresTheCurve) {
+    // on_loss (RFC 6675 §5 (4.2) through the seam): the same reduction as a congestion
+    // event, cwnd = ssthresh, no inflation; partial ACKs change nothing (the connection sends
+    // by pipe), the full ACK ends the episode at ssthresh. on_undo restores cwnd, ssthresh
+    // and W_max (RFC 9438 §4.9), once per reduction.
+    Cubic cc = at_window(100);
+    Flow f{cc, Duration::millis(100)};
+    f.run(Duration::seconds(3));
+    f.fill();
+    const std::uint32_t w = cc.cwnd();
+    const std::uint32_t ss = cc.ssthresh();
+    const double wmax_before = cc.w_max();
+    cc.on_loss({.snd_una = at(f.una), .snd_max = at(f.max), .now = f.now});
+    EXPECT_TRUE(cc.in_recovery());
+    EXPECT_EQ(cc.ssthresh(), static_cast<std::uint32_t>(w * 0.7f));
+    EXPECT_EQ(cc.cwnd(), cc.ssthresh());
+    EXPECT_FLOAT_EQ(static_cast<float>(cc.w_max()), static_cast<float>(w));
+    cc.on_loss({.snd_una = at(f.una), .snd_max = at(f.max), .now = f.now});  // once per episode
+    EXPECT_EQ(cc.counters().loss_recoveries, 1u);
+    const std::uint32_t reduced = cc.cwnd();
+    const Response partial =
+        cc.on_ack({.bytes_acked = kSmss, .snd_una = at(f.una + kSmss), .snd_max = at(f.max), .now = f.now});
+    EXPECT_FALSE(partial.retransmit);
+    EXPECT_EQ(cc.cwnd(), reduced);
+    EXPECT_TRUE(cc.in_recovery());
+
+    // The retransmissions were spurious (D-SACK): back to the window before the loss.
+    EXPECT_TRUE(cc.on_undo({.snd_una = at(f.una + kSmss), .snd_max = at(f.max), .now = f.now,
+                            .prior_cwnd = w, .prior_ssthresh = ss}));
+    EXPECT_FALSE(cc.in_recovery());
+    EXPECT_EQ(cc.cwnd(), w);
+    EXPECT_EQ(cc.ssthresh(), std::max(ss, reduced));
+    EXPECT_FLOAT_EQ(static_cast<float>(cc.w_max()), static_cast<float>(wmax_before));
+    EXPECT_FALSE(cc.on_undo({.snd_una = at(f.una + kSmss), .snd_max = at(f.max), .now = f.now,
+                             .prior_cwnd = w, .prior_ssthresh = ss}));
+    EXPECT_EQ(cc.counters().undos, 1u);
+
+    // A second loss, this time acknowledged in full: the episode ends with cwnd at ssthresh.
+    f.una += kSmss;
+    f.fill();
+    cc.on_loss({.snd_una = at(f.una), .snd_max = at(f.max), .now = f.now});
+    const std::uint32_t ss2 = cc.ssthresh();
+    (void)cc.on_ack({.bytes_acked = f.max - f.una, .snd_una = at(f.max), .snd_max = at(f.max + ss2), .now = f.now});
+    EXPECT_FALSE(cc.in_recovery());
+    EXPECT_EQ(cc.cwnd(), ss2);
+    EXPECT_EQ(cc.counters().recoveries, 1u);
+}
+
 TEST(Cubic, WindowFollowsTheCubicCurveConcaveThenConvex) {
     CubicConfig cfg = no_hystart();
     cfg.reno_friendly = false;  // the cubic function alone

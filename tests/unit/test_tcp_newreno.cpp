@@ -259,6 +259,52 @@ TEST(NewRenoRecovery, FastRetransmitPartialAcksAndFullAck) {
     EXPECT_EQ(n.fast_retransmits_avoided, 0u);
 }
 
+// RFC 6675 §5 (4.2) through the seam's on_loss: ssthresh = cwnd = FlightSize / 2, no
+// inflation, partial ACKs change nothing (the connection sends by pipe), the ACK reaching
+// SND.MAX at the loss ends recovery with cwnd = ssthresh; on_undo restores what the
+// connection read before the reduction.
+TEST(NewRenoSackRecovery, OnLossHalvesWithoutInflationAndOnUndoRestores) {
+    NewReno cc(kSmss1000);
+    Instant now = Instant::from_nanos(1'000'000'000);
+    // Slow start to cwnd 14000 first.
+    for (std::uint32_t una = 1000; una <= 4000; una += 1000) {
+        (void)cc.on_ack({.bytes_acked = 1000, .snd_una = at(una), .snd_max = at(14000), .now = now});
+    }
+    ASSERT_EQ(cc.cwnd(), 14000u);
+    const std::uint32_t prior_cwnd = cc.cwnd(), prior_ssthresh = cc.ssthresh();
+    cc.on_loss({.snd_una = at(4000), .snd_max = at(16000), .now = now});
+    EXPECT_TRUE(cc.in_recovery());
+    EXPECT_EQ(cc.ssthresh(), 6000u);  // FlightSize 12000 / 2
+    EXPECT_EQ(cc.cwnd(), 6000u);      // no + 3 * SMSS
+    EXPECT_EQ(cc.recover(), at(16000));
+    cc.on_loss({.snd_una = at(4000), .snd_max = at(16000), .now = now});  // once per episode
+    EXPECT_EQ(cc.counters().loss_recoveries, 1u);
+    // Duplicate ACKs are not reported with SACK; a partial ACK changes nothing.
+    Response r = cc.on_ack({.bytes_acked = 3000, .snd_una = at(7000), .snd_max = at(16000), .now = now});
+    EXPECT_EQ(r, Response{});
+    EXPECT_EQ(cc.cwnd(), 6000u);
+    EXPECT_TRUE(cc.in_recovery());
+    r = cc.on_ack({.bytes_acked = 9000, .snd_una = at(16000), .snd_max = at(18000), .now = now});
+    EXPECT_EQ(r, Response{});
+    EXPECT_FALSE(cc.in_recovery());
+    EXPECT_EQ(cc.cwnd(), 6000u);
+    EXPECT_EQ(cc.counters().recoveries, 1u);
+    // The reduction was spurious: back to the window before it.
+    EXPECT_TRUE(cc.on_undo({.snd_una = at(16000), .snd_max = at(18000), .now = now,
+                            .prior_cwnd = prior_cwnd, .prior_ssthresh = prior_ssthresh}));
+    EXPECT_EQ(cc.cwnd(), 14000u);
+    EXPECT_EQ(cc.ssthresh(), kInf);
+    EXPECT_EQ(cc.counters().undos, 1u);
+    EXPECT_FALSE(cc.on_undo({.snd_una = at(16000), .snd_max = at(18000), .now = now,
+                             .prior_cwnd = prior_cwnd, .prior_ssthresh = prior_ssthresh}))
+        << "one undo per reduction";
+    // After an RTO, no loss recovery until SND.UNA passes its recover (RFC 6675 §5.1).
+    cc.on_timeout({.snd_una = at(16000), .snd_max = at(20000), .now = now});
+    cc.on_loss({.snd_una = at(16000), .snd_max = at(20000), .now = now});
+    EXPECT_FALSE(cc.in_recovery());
+    EXPECT_EQ(cc.counters().loss_recoveries, 1u);
+}
+
 TEST(NewRenoRecovery, FullAckExitToSsthreshOption) {
     NewReno cc(kSmss1000, NewRenoConfig{.recovery_exit = NewRenoConfig::RecoveryExit::Ssthresh});
     run(cc, kRecoveryPrefix);
@@ -390,8 +436,9 @@ TEST(NewRenoIdle, IdleRestartDue) {
 
 static_assert(Policy<NewReno>);
 static_assert(Policy<Cubic>);
-// CUBIC's state (W_max, K, W_est, the epoch, HyStart++'s per-round RTTs) is the largest.
-static_assert(sizeof(CongestionControl) <= 136, "the seam lives inside every connection");
+// CUBIC's state (W_max, K, W_est, the epoch, HyStart++'s per-round RTTs, what an undo
+// restores, the recovery counters) is the largest.
+static_assert(sizeof(CongestionControl) <= 160, "the seam lives inside every connection");
 
 TEST(CongestionSeam, DispatchesToTheSelectedPolicy) {
     CcConfig cfg;

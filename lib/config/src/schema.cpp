@@ -486,6 +486,8 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
     keys.push_back(bool_key<S>("tcp.timestamps", "RFC 7323 timestamps",
                                [](auto& c) -> auto& { return c.tcp.timestamps; }));
     keys.push_back(bool_key<S>("tcp.sack", "RFC 2018 SACK", [](auto& c) -> auto& { return c.tcp.sack; }));
+    keys.push_back(bool_key<S>("tcp.rack", "RFC 8985 RACK-TLP loss detection and tail-loss probes (with SACK)",
+                               [](auto& c) -> auto& { return c.tcp.rack; }));
     keys.push_back(size_key<S>("tcp.send_buffer", "send buffer per connection", 4 * kib, kib * kib * kib,
                                [](auto& c) -> auto& { return c.tcp.send_buffer; }));
     keys.push_back(size_key<S>("tcp.recv_buffer", "receive buffer per connection (sets the window scale)", 4 * kib,

@@ -101,6 +101,7 @@ std::uint32_t Connection::rcv_wnd() const noexcept {
 std::uint32_t Connection::ts_now(Instant now) const noexcept { return ts_clock(now, ts_offset_); }
 
 void Connection::release_buffers(Context& ctx) noexcept {
+    release_sack(ctx);
     sndq_.clear(ctx.bufs);
     rcvq_.clear(ctx.bufs);
     fin_ooo_ = false;
@@ -405,6 +406,7 @@ void Connection::accept_cookie(Context& ctx, Instant now, const TcpRepr& ack, Bu
     take_config(ctx.cfg);
     ts_ok_ = opts.timestamps && ctx.cfg.timestamps;
     sack_ok_ = opts.sack_permitted && ctx.cfg.sack;
+    rack_on_ = sack_ok_ && ctx.cfg.rack;
     ws_ok_ = opts.wscale.has_value() && ctx.cfg.window_scaling;
     snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*opts.wscale, 14) : 0;
     rcv_wscale_ = ws_ok_ ? window_shift_for(rcv_buf_) : 0;
@@ -462,6 +464,7 @@ void Connection::negotiate_options(const Config& cfg, const wire::TcpOptions& pe
     snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*peer.wscale, 14) : 0;
     rcv_wscale_ = ws_ok_ ? window_shift_for(rcv_buf_) : 0;
     sack_ok_ = cfg.sack && peer.sack_permitted;
+    rack_on_ = sack_ok_ && cfg.rack;
     // RFC 7323 §3.2: timestamps only if the peer's SYN had them.
     ts_ok_ = cfg.timestamps && peer.timestamps.has_value();
     if (ts_ok_) ts_recent_ = peer.timestamps->val;
@@ -650,6 +653,12 @@ bool Connection::check_sequence(Context& ctx, Instant now, const TcpRepr& seg, A
         // (unless the RST bit is set, if so drop the segment and return)".
         ++ctx.counters.drop_unacceptable;
         if (rst) return false;
+        // RFC 2883 §4 (1): data wholly below RCV.NXT arrived again: the ACK reports it as a
+        // D-SACK block (the sender learns its retransmission, or the network, duplicated it).
+        if (handshake_done() && !a.payload.empty() && !(seg.flags & fl::SYN)) {
+            const SeqNum end = seg.seq + static_cast<std::uint32_t>(a.payload.size());
+            if (end <= rcv_nxt_) note_dsack_rx(seg.seq, end);
+        }
         if (!handshake_done() && (seg.flags & fl::SYN) && seg.seq == irs_) {
             send_syn(ctx, now, true);  // the peer lost our SYN-ACK: repeat it, not a bare ACK
             return false;
@@ -668,6 +677,10 @@ bool Connection::check_sequence(Context& ctx, Instant now, const TcpRepr& seg, A
         std::uint32_t skip = static_cast<std::uint32_t>(rcv_nxt_ - seg.seq);
         if (seg.flags & fl::SYN) --skip;  // the SYN occupied the first number
         const std::size_t drop = std::min<std::size_t>(skip, a.payload.size());
+        // RFC 2883 §4.1.1 style: the part already received is a duplicate; report it.
+        if (drop > 0 && handshake_done() && !(seg.flags & fl::SYN)) {
+            note_dsack_rx(seg.seq, seg.seq + static_cast<std::uint32_t>(drop));
+        }
         a.payload = a.payload.subspan(drop);
         a.seq = rcv_nxt_;
     } else {
@@ -796,15 +809,20 @@ bool Connection::process_ack(Context& ctx, Instant now, const TcpRepr& seg, std:
     // retransmission queue that are thereby entirely acknowledged are removed."
     const std::uint32_t seg_wnd = static_cast<std::uint32_t>(seg.window) << snd_wscale_;
     persist_unanswered_ = 0;  // the peer is alive: zero-window probing may go on
+    const SeqNum old_una = snd_una_;
+    // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN on the ACK,
+    // SEG.ACK == SND.UNA and the window unchanged. (Replies to zero-window probes are not.)
+    const bool dup = seg.ack == snd_una_ && snd_nxt_ != snd_una_ && payload_len == 0 &&
+                     !(seg.flags & (fl::SYN | fl::FIN)) && seg_wnd == snd_wnd_ && persist_deadline_ == kNever;
     if (snd_una_ < seg.ack) {
         const auto flight = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
         on_data_acked(ctx, now, seg, static_cast<std::uint32_t>(seg.ack - snd_una_), flight);
-    } else if (seg.ack == snd_una_ && snd_nxt_ != snd_una_ && payload_len == 0 &&
-               !(seg.flags & (fl::SYN | fl::FIN)) && seg_wnd == snd_wnd_ && persist_deadline_ == kNever) {
-        // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN on the ACK,
-        // SEG.ACK == SND.UNA and the window unchanged. (Replies to zero-window probes are not.)
+    } else if (dup) {
         on_duplicate_ack(ctx, now);
     }
+    // RFC 6675 §5: "Upon the receipt of any ACK containing SACK information, the scoreboard
+    // MUST be updated"; loss detection and recovery follow from it.
+    if (sack_ != nullptr && cc_started_ && state_ != State::Closed) sack_on_ack(ctx, now, seg, old_una, dup);
     // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If (SND.WL1 < SEG.SEQ or
     // (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, and
     // SND.WL2 <- SEG.ACK." (SEG.ACK < SND.UNA, a duplicate, "can be ignored".)
@@ -902,6 +920,12 @@ bool Connection::process_text(Context& ctx, Instant now, Arrival& a, BufRef& buf
     // would then be processed at the wrong sequence number). Linux's tcp_fin() does the same.
     if (in_order && a.fin) rcvq_.drop_ooo(ctx.bufs);
     const RecvQueue::Insert r = rcvq_.insert(ctx.bufs, n, rcv_nxt_);
+    if (!in_order && sack_ok_) {
+        // RFC 2018 §4: the next ACK's first block holds this segment; RFC 2883: a segment that
+        // brought nothing new is reported as a D-SACK block instead.
+        if (r.duplicate) sack_rx_.on_duplicate(a.seq, a.seq + len);
+        else sack_rx_.on_ooo(a.seq, a.seq + len);
+    }
     if (!in_order) {
         // "Out-of-order data ... SHOULD be acknowledged immediately" (RFC 5681 §4.2): the
         // duplicate ACK names the hole's start. A FIN on it waits for the hole to fill.
@@ -991,7 +1015,8 @@ void Connection::on_data_acked(Context& ctx, Instant now, const TcpRepr& seg, st
 
 void Connection::on_duplicate_ack(Context& ctx, Instant now) noexcept {
     ++stats_.dup_acks_in;
-    if (!cc_started_) return;
+    // With SACK state the scoreboard decides (sack_on_ack): the policy hears on_loss instead.
+    if (!cc_started_ || sack_ != nullptr) return;
     const cc::Response r = cc_.on_dup_ack({snd_una_, snd_nxt_, now});
     if (r.retransmit) retransmit_first(ctx, now);  // RFC 5681 §3.2 step 2: fast retransmit
     if (r.restart_rto) arm_rtx(now);
@@ -1008,6 +1033,309 @@ void Connection::retransmit_first(Context& ctx, Instant now) noexcept {
     ++stats_.retrans_fast;
     ++ctx.counters.fast_retransmits;
     if (snd_rxt_ < snd_una_ + used) snd_rxt_ = snd_una_ + used;
+}
+
+// ---------------------------------------------------------------------------
+// SACK sender: scoreboard, RFC 6675 recovery, RACK-TLP (RFC 8985), undo
+// ---------------------------------------------------------------------------
+
+namespace {
+
+/// RFC 8985 §7.2's WCDelAckT: the worst-case delayed-ACK time a probe of one segment allows.
+constexpr Duration kWcDelAck = Duration::millis(200);
+
+}  // namespace
+
+void Connection::release_sack(Context& ctx) noexcept {
+    loss_deadline_ = kNever;
+    if (sack_ == nullptr) return;
+    if (ctx.sacks != nullptr) ctx.sacks->release(sack_);
+    sack_ = nullptr;
+}
+
+void Connection::sack_on_ack(Context& ctx, Instant now, const TcpRepr& seg, SeqNum old_una, bool dup) noexcept {
+    SenderSack& s = *sack_;
+    const Scoreboard::Update u = s.sb.update(snd_una_, snd_nxt_, seg.options);
+    if (u.invalid > 0) ctx.counters.sack_blocks_invalid += u.invalid;  // RFC 2018 gives them no meaning
+    stats_.bytes_sacked += u.newly_sacked;
+    ctx.counters.bytes_sacked += u.newly_sacked;
+    if (rack_on_) {
+        // RFC 8985 §6.2 steps 1-3, for what this ACK delivered.
+        // In sequence order: blocks come most recent first, and delivering a lower range
+        // after a higher one of the same ACK is not reordering.
+        if (old_una < snd_una_) s.rack.on_delivered(old_una, snd_una_, now);
+        std::array<SeqRange, wire::kMaxSackBlocks> blocks{};
+        std::size_t nb = 0;
+        for (std::uint8_t i = u.dsack ? 1 : 0; i < seg.options.sack_count; ++i) {
+            const wire::SackBlock& b = seg.options.sack[i];
+            if (snd_una_ <= b.left && b.left < b.right && b.right <= snd_nxt_) blocks[nb++] = SeqRange{b.left, b.right};
+        }
+        for (std::size_t i = 1; i < nb; ++i) {  // insertion sort of at most four
+            for (std::size_t j = i; j > 0 && blocks[j].left < blocks[j - 1].left; --j) std::swap(blocks[j], blocks[j - 1]);
+        }
+        for (std::size_t i = 0; i < nb; ++i) s.rack.on_delivered(blocks[i].left, blocks[i].right, now);
+        s.rack.acked(snd_una_);
+    }
+    if (u.dsack) on_dsack(ctx, now, u.dsack_range);
+    if (sack_ == nullptr) return;
+
+    // RFC 6675 §5: recovery ends when the cumulative ACK reaches RecoveryPoint.
+    if (s.in_recovery && snd_una_ >= s.recovery_point) {
+        s.in_recovery = false;
+        if (rack_on_) s.rack.on_recovery_end();
+    }
+    if (s.rp_valid && snd_una_ >= s.recovery_point) s.rp_valid = false;
+
+    // RFC 8985 §7.4: the end of a tail-loss probe episode.
+    if (s.tlp_out || s.tlp_wait) {
+        if (u.dsack && s.tlp_rexmit && u.dsack_range.right == s.tlp_end) {
+            s.tlp_out = s.tlp_wait = false;  // the probe was a duplicate: nothing was lost
+        } else if (snd_una_ > s.tlp_end || (s.tlp_wait && snd_una_ >= s.tlp_end)) {
+            // The probe's retransmission repaired a loss (no D-SACK for it): react as to a loss.
+            if (s.tlp_rexmit && cc_started_) cc_.on_loss({old_una, snd_nxt_, now});
+            s.tlp_out = s.tlp_wait = false;
+        } else if (snd_una_ == s.tlp_end && s.tlp_out) {
+            s.tlp_out = false;
+            s.tlp_wait = s.tlp_rexmit;  // its D-SACK, if the original arrived, comes next
+        }
+    }
+
+    // RFC 6675 §5: DupAcks, counted only outside recovery and reset by a cumulative ACK. A
+    // duplicate counts when it reports new SACKed data (or has no SACK option at all).
+    if (!s.in_recovery) {
+        if (old_una < snd_una_) {
+            s.dupacks = 0;
+        } else if (dup && (u.newly_sacked > 0 || seg.options.sack_count == 0) && s.dupacks < 255) {
+            ++s.dupacks;
+        }
+    }
+    if (snd_una_ == snd_nxt_) {
+        loss_deadline_ = kNever;
+        s.tlp_out = false;
+        if (data_end() == snd_nxt_) {
+            // Idle: the state goes back to the pool, after one RTO if an undo still waits for
+            // the D-SACKs of retransmissions (they follow the ACK of the originals).
+            if (s.undo_armed && s.undo_retrans > 0 && s.undo_dsacked < s.undo_retrans) {
+                s.lingering = true;
+                s.deadline_is_pto = false;
+                loss_deadline_ = now + rtt_.rto();
+            } else {
+                release_sack(ctx);
+            }
+        }
+        return;
+    }
+    detect_losses(ctx, now);
+    // RFC 8985 §7.2: an ACK that moves SND.UNA restarts the probe timer.
+    if (sack_ != nullptr && old_una < snd_una_ && !(s.in_recovery)) arm_pto(now);
+}
+
+void Connection::detect_losses(Context& ctx, Instant now) noexcept {
+    SenderSack& s = *sack_;
+    bool rack_lost = false;
+    if (rack_on_) {
+        // RFC 8985 §6.2 step 5, and the reorder timer of §6.3 for what is not yet due.
+        const bool many_sacked = s.sb.sacked_bytes() >= 3u * snd_mss_;
+        const bool recovering = s.in_recovery || cc_.in_recovery();
+        const Duration wait = s.rack.detect_loss(now, rtt_.srtt(), recovering, many_sacked, [&](SeqNum l, SeqNum r) {
+            const SeqNum from = l < snd_una_ ? snd_una_ : l;
+            if (from < r && s.sb.mark_lost(from, r) > 0) {
+                rack_lost = true;
+                ++stats_.rack_loss_marked;
+                ++ctx.counters.rack_loss_marked;
+            }
+        });
+        if (wait > Duration::zero()) {
+            loss_deadline_ = now + wait;
+            s.deadline_is_pto = false;
+        } else if (!s.deadline_is_pto) {
+            loss_deadline_ = kNever;
+        }
+    } else {
+        // RFC 6675 §5 steps (1)-(2) and §4 IsLost: DupThresh duplicates, or IsLost(HighACK + 1).
+        const SeqNum edge = s.sb.is_lost_edge(snd_una_, snd_mss_);
+        const bool enter = !s.in_recovery && (s.dupacks >= 3 || edge > snd_una_);
+        if (enter && !(s.rp_valid && snd_una_ < s.recovery_point)) {
+            s.lost_marked_to = snd_una_;
+            enter_sack_recovery(ctx, now);
+            return;
+        }
+        if (s.in_recovery && edge > s.lost_marked_to) {
+            (void)s.sb.mark_lost(s.lost_marked_to < snd_una_ ? snd_una_ : s.lost_marked_to, edge);
+            s.lost_marked_to = edge;
+        }
+        return;
+    }
+    if (rack_lost && !s.in_recovery && !(s.rp_valid && snd_una_ < s.recovery_point)) enter_sack_recovery(ctx, now);
+}
+
+void Connection::enter_sack_recovery(Context& ctx, Instant now) noexcept {
+    SenderSack& s = *sack_;
+    if (!rack_on_) {
+        // IsLost marking from HighACK + 1; with DupThresh duplicates but IsLost still false
+        // (small segments), RFC 6675 (4.3) still resends the first segment.
+        const SeqNum edge = s.sb.is_lost_edge(snd_una_, snd_mss_);
+        if (edge > snd_una_) (void)s.sb.mark_lost(snd_una_, edge);
+        s.lost_marked_to = edge;
+        if (!s.sb.sacked(snd_una_) && s.sb.lost_ranges().covered(snd_una_, snd_una_ + 1) == 0) {
+            (void)s.sb.mark_lost(snd_una_, std::min(snd_una_ + snd_mss_, snd_nxt_));
+        }
+    }
+    // RFC 6675 §5 (4.1)-(4.2): RecoveryPoint = HighData; the policy reduces its window.
+    s.in_recovery = true;
+    s.recovery_point = snd_nxt_;
+    s.rp_valid = true;
+    s.tlp_out = s.tlp_wait = false;
+    if (s.deadline_is_pto) loss_deadline_ = kNever;
+    s.undo_cwnd = cc_.cwnd();
+    s.undo_ssthresh = cc_.ssthresh();
+    cc_.on_loss({snd_una_, snd_nxt_, now});
+    // A new reduction: its retransmissions are what an undo will weigh.
+    s.undo_armed = true;
+    s.undo_retrans = s.undo_dsacked = 0;
+    s.undo_lo = snd_una_;
+    s.undo_hi = snd_nxt_;
+    ++stats_.sack_recoveries;
+    ++ctx.counters.sack_recoveries;
+    // (4.3): "retransmit the first data segment presumed dropped", whatever pipe says.
+    if (auto r = s.sb.first_lost()) sack_retransmit(ctx, now, *r);
+}
+
+void Connection::sack_retransmit(Context& ctx, Instant now, SeqRange r) noexcept {
+    const std::uint32_t len = std::min<std::uint32_t>(r.len(), snd_mss_);
+    const std::uint32_t used = send_data(ctx, now, r.left, len);
+    if (sack_ == nullptr) return;
+    sack_->sb.retransmitted(r.left, r.left + std::max(used, len));
+    ++stats_.retrans_fast;
+    ++ctx.counters.fast_retransmits;
+    if (rtx_deadline_ == kNever) arm_rtx(now);
+}
+
+void Connection::sack_output(Context& ctx, Instant now) noexcept {
+    SenderSack& s = *sack_;
+    for (;;) {
+        if (outbox_full(ctx)) {
+            if (rtx_deadline_ == kNever) arm_rtx(now);
+            return;
+        }
+        // RFC 6675 §4 SetPipe: what is in flight is what was sent, less what was SACKed, less
+        // what is marked lost and not yet resent (a resent segment counts once again).
+        const auto flight = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
+        const std::uint32_t gone = s.sb.sacked_bytes() + s.sb.lost_bytes();
+        const std::uint32_t pipe = flight > gone ? flight - gone : 0;
+        // (C): "If cwnd - pipe >= 1 SMSS the sender SHOULD transmit one or more segments".
+        if (std::uint64_t{pipe} + snd_mss_ > cc_.cwnd()) return;
+        // NextSeg (1): the lowest lost sequence number not yet retransmitted.
+        if (auto r = s.sb.first_lost()) {
+            sack_retransmit(ctx, now, *r);
+            continue;
+        }
+        // NextSeg (2): new data, if the receiver's window allows it. (Rules (3) and (4),
+        // resending data not deemed lost, are left to RACK's probes and the RTO.)
+        const std::int32_t left = data_end() - snd_nxt_;
+        const std::int32_t usable = (snd_una_ + snd_wnd_) - snd_nxt_;
+        if (left <= 0 || usable <= 0) return;
+        const std::uint32_t len = std::min<std::uint32_t>(
+            {static_cast<std::uint32_t>(left), std::uint32_t{snd_mss_}, static_cast<std::uint32_t>(usable)});
+        if (len < snd_mss_ && len < static_cast<std::uint32_t>(left)) return;  // SWS: wait for a full one
+        const std::uint32_t used = send_data(ctx, now, snd_nxt_, len);
+        if (used == 0) return;
+        snd_rxt_ = snd_nxt_;
+        if (rtx_deadline_ == kNever) arm_rtx(now);
+    }
+}
+
+void Connection::on_dsack(Context& ctx, Instant now, SeqRange r) noexcept {
+    SenderSack& s = *sack_;
+    ++stats_.dsacks_in;
+    ++ctx.counters.dsacks_in;
+    if (rack_on_) s.rack.on_dsack(snd_una_, snd_nxt_);  // RFC 8985 §6.2 step 4
+    // RFC 3708 / RFC 2883 §5: when every byte retransmitted since the last reduction comes
+    // back as a duplicate, the reduction was spurious (reordering or a premature timeout).
+    if (!s.undo_armed || !(s.undo_lo <= r.left && r.right <= s.undo_hi)) return;
+    s.undo_dsacked += r.len();
+    if (s.undo_retrans > 0 && s.undo_dsacked >= s.undo_retrans) undo(ctx, now);
+}
+
+void Connection::undo(Context& ctx, Instant now) noexcept {
+    SenderSack& s = *sack_;
+    s.undo_armed = false;
+    if (cc_.on_undo({snd_una_, snd_nxt_, now, s.undo_cwnd, s.undo_ssthresh})) {
+        ++stats_.spurious_undos;
+        ++ctx.counters.spurious_undos;
+    }
+    // Nothing was lost after all: the episode ends and its loss marks go.
+    if (s.in_recovery && rack_on_) s.rack.on_recovery_end();
+    s.in_recovery = false;
+    s.rp_valid = false;
+    s.dupacks = 0;
+    s.sb.retransmitted(snd_una_, snd_nxt_);  // clears every lost mark
+    snd_rxt_ = snd_nxt_;                     // and an RTO's go-back-N stops: nothing is missing
+}
+
+void Connection::arm_pto(Instant now) noexcept {
+    if (sack_ == nullptr || !rack_on_) return;
+    SenderSack& s = *sack_;
+    // RFC 8985 §7.2: not in recovery, one probe per episode, and a reorder timer goes first.
+    if (s.in_recovery || cc_.in_recovery() || s.tlp_out || snd_una_ == snd_nxt_) return;
+    if (loss_deadline_ != kNever && !s.deadline_is_pto) return;
+    if (rtt_.srtt() <= Duration::zero()) return;  // no RTT sample yet: the RTO alone
+    Duration pto = rtt_.srtt() * 2;
+    if (static_cast<std::uint32_t>(snd_nxt_ - snd_una_) <= snd_mss_) pto = std::max(pto, rtt_.srtt() + kWcDelAck);
+    Instant at = now + pto;
+    // Capped at the RTO's expiry; then the probe goes in its place (on_deadline).
+    if (rtx_deadline_ != kNever && at > rtx_deadline_) at = rtx_deadline_;
+    loss_deadline_ = at;
+    s.deadline_is_pto = true;
+}
+
+void Connection::on_loss_timer(Context& ctx, Instant now) noexcept {
+    loss_deadline_ = kNever;
+    if (sack_ != nullptr && sack_->lingering) {
+        release_sack(ctx);  // no D-SACK came: the reduction stands
+        return;
+    }
+    if (sack_ == nullptr || !is_synchronized(state_) || snd_una_ == snd_nxt_) return;
+    if (sack_->deadline_is_pto) {
+        sack_->deadline_is_pto = false;
+        send_tlp(ctx, now);
+        return;
+    }
+    // RFC 8985 §6.3: the reorder timer: the segments it waited for are due now.
+    detect_losses(ctx, now);
+    output(ctx, now);
+}
+
+void Connection::send_tlp(Context& ctx, Instant now) noexcept {
+    SenderSack& s = *sack_;
+    if (s.in_recovery || cc_.in_recovery() || s.tlp_out || outbox_full(ctx)) return;
+    // RFC 8985 §7.3: new data if there is some and the receiver's window takes it, else the
+    // last segment sent again.
+    const std::int32_t left = data_end() - snd_nxt_;
+    const std::int32_t usable = (snd_una_ + snd_wnd_) - snd_nxt_;
+    if (left > 0 && usable > 0 && snd_rxt_ == snd_nxt_) {
+        const std::uint32_t len = std::min<std::uint32_t>(
+            {static_cast<std::uint32_t>(left), std::uint32_t{snd_mss_}, static_cast<std::uint32_t>(usable)});
+        (void)send_data(ctx, now, snd_nxt_, len);
+        snd_rxt_ = snd_nxt_;
+        s.tlp_rexmit = false;
+    } else {
+        const auto flight = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
+        const std::uint32_t fin = fin_sent_ ? 1 : 0;
+        const std::uint32_t data = flight > fin ? flight - fin : 0;
+        const std::uint32_t len = std::min<std::uint32_t>(data, snd_mss_);
+        const SeqNum from = snd_una_ + (data - len);
+        if (len == 0 && fin == 0) return;
+        (void)send_data(ctx, now, from, len);
+        s.tlp_rexmit = true;
+        ++stats_.retrans_fast;
+    }
+    s.tlp_out = true;
+    s.tlp_wait = false;
+    s.tlp_end = snd_nxt_;
+    ++stats_.tlp_sent;
+    ++ctx.counters.tlp_sent;
+    arm_rtx(now);  // §7.3: the RTO timer restarts after the probe
 }
 
 void Connection::process_fin(Context& ctx, Instant now) noexcept {
@@ -1059,7 +1387,8 @@ std::size_t Connection::prune_ooo(Context& ctx) noexcept {
 }
 
 Instant Connection::next_deadline() const noexcept {
-    return std::min({rtx_deadline_, time_wait_deadline_, delack_deadline_, persist_deadline_, keepalive_deadline_});
+    return std::min({rtx_deadline_, time_wait_deadline_, delack_deadline_, persist_deadline_, keepalive_deadline_,
+                     loss_deadline_});
 }
 
 void Connection::on_deadline(Context& ctx, Instant now) noexcept {
@@ -1076,8 +1405,11 @@ void Connection::on_deadline(Context& ctx, Instant now) noexcept {
             send_ack(ctx, now);
         }
     }
+    // A probe due no later than the RTO goes first and restarts the RTO (RFC 8985 §7.2-7.3).
+    if (now >= loss_deadline_ && loss_deadline_ <= rtx_deadline_) on_loss_timer(ctx, now);
     if (now >= rtx_deadline_) on_rto(ctx, now);
     if (state_ == State::Closed) return;
+    if (now >= loss_deadline_) on_loss_timer(ctx, now);
     if (now >= persist_deadline_) on_persist(ctx, now);
     if (state_ == State::Closed) return;
     if (now >= keepalive_deadline_) on_keepalive(ctx, now);
@@ -1126,7 +1458,32 @@ void Connection::on_rto(Context& ctx, Instant now) noexcept {
             }
             // RFC 5681 §3.1: after an RTO, ssthresh from FlightSize and cwnd = 1 SMSS; then
             // go-back-N: everything from SND.UNA is sent again as cwnd opens.
+            const std::uint32_t prior_cwnd = cc_.cwnd(), prior_ssthresh = cc_.ssthresh();
             if (cc_started_) cc_.on_timeout({snd_una_, snd_nxt_, now});
+            if (sack_ != nullptr) {
+                // RFC 6675 §5.1: recovery ends, RecoveryPoint = HighData, and no new recovery
+                // until it is acknowledged. RFC 2018 §8: the receiver may have reneged, so the
+                // SACKed marks are cleared (ACKs arriving from now on fill them again).
+                SenderSack& sk = *sack_;
+                if (sk.in_recovery && rack_on_) sk.rack.on_recovery_end();
+                sk.in_recovery = false;
+                sk.recovery_point = snd_nxt_;
+                sk.rp_valid = true;
+                sk.sb.clear();
+                sk.rack.on_timeout();
+                sk.dupacks = 0;
+                sk.tlp_out = sk.tlp_wait = false;
+                if (!sk.undo_armed) {
+                    // An undo (on D-SACKs for everything the RTO resends) may restore the window.
+                    sk.undo_armed = true;
+                    sk.undo_retrans = sk.undo_dsacked = 0;
+                    sk.undo_lo = snd_una_;
+                    sk.undo_hi = snd_nxt_;
+                    sk.undo_cwnd = prior_cwnd;
+                    sk.undo_ssthresh = prior_ssthresh;
+                }
+                loss_deadline_ = kNever;
+            }
             // RFC 6298 §5.4: "Retransmit the earliest segment that has not been acknowledged".
             const std::uint32_t avail =
                 static_cast<std::uint32_t>(std::max<std::int32_t>(data_end() - snd_una_, 0));
@@ -1262,10 +1619,27 @@ std::uint32_t Connection::send_data(Context& ctx, Instant now, SeqNum seq, std::
     const std::int32_t old = snd_nxt_ - seq;
     const std::uint32_t again = old <= 0 ? 0 : std::min<std::uint32_t>(static_cast<std::uint32_t>(old), len);
     stats_.bytes_retrans += again;
+    ctx.counters.bytes_retrans += again;
     stats_.bytes_out += len - again;
     if (len > 0) {
         ++stats_.data_segs_out;
         last_send_ = now;
+    }
+    if (sack_ok_ && sack_ == nullptr && len > 0 && cc_started_ && ctx.sacks != nullptr) {
+        // Data goes into flight: borrow the recovery state for as long as some is there.
+        sack_ = ctx.sacks->acquire();
+        if (sack_ == nullptr) ++ctx.counters.sack_state_exhausted;
+    }
+    if (sack_ != nullptr) {
+        if (sack_->lingering) {
+            sack_->lingering = false;  // in use again
+            loss_deadline_ = kNever;
+        }
+        if (rack_on_) sack_->rack.on_send(seq, end, now, old > 0);
+        if (again > 0) {
+            sack_->sb.retransmitted(seq, seq + again);  // in flight again, whichever path resent it
+            if (sack_->undo_armed) sack_->undo_retrans += again;
+        }
     }
     if (old > 0) {
         if (!ts_ok_) rtt_.on_transmit(end, now, true);  // Karn: never timed
@@ -1301,9 +1675,19 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         cc::idle_restart_due(last_send_, now, rtt_.rto())) {
         cc_.on_idle_restart({now, now - last_send_});
     }
-    for (;;) {
+    const SeqNum nxt_before = snd_nxt_;
+    if (sack_ != nullptr && sack_->in_recovery) {
+        sack_output(ctx, now);  // RFC 6675 §5 (C): by pipe, not by FlightSize
+    } else for (;;) {
         // snd_rxt_ < SND.NXT: go-back-N after an RTO (or a probe octet to resend).
         const bool rexmit = snd_rxt_ < snd_nxt_;
+        if (rexmit && sack_ != nullptr) {
+            // SACKed since the RTO (RFC 6675 §5.1: the scoreboard keeps being updated): skip.
+            if (auto sk = sack_->sb.sacked_ranges().first_from(snd_rxt_); sk && sk->left == snd_rxt_) {
+                snd_rxt_ = sk->right < snd_nxt_ ? sk->right : snd_nxt_;
+                continue;
+            }
+        }
         const SeqNum from = snd_rxt_;
         const std::int32_t left = data_end() - from;
         const std::uint32_t avail = left > 0 ? static_cast<std::uint32_t>(left) : 0;
@@ -1324,6 +1708,12 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         const std::uint32_t seg_max =
             ctx.tso_max > snd_mss_ ? ctx.tso_max - ctx.tso_max % snd_mss_ : std::uint32_t{snd_mss_};
         std::uint32_t len = std::min<std::uint32_t>({avail, seg_max, static_cast<std::uint32_t>(usable)});
+        if (rexmit && sack_ != nullptr) {
+            // Stop short of the next SACKed range: it is never sent again.
+            if (auto sk = sack_->sb.sacked_ranges().first_from(from); sk && sk->left - from < static_cast<std::int32_t>(len)) {
+                len = static_cast<std::uint32_t>(sk->left - from);
+            }
+        }
         if (!rexmit && len % snd_mss_ != 0) {
             // Sender SWS avoidance (RFC 9293 §3.8.6.2.1) and Nagle (RFC 896, with Minshall's
             // refinement as Linux has it): a short segment goes only when it takes all that is
@@ -1359,6 +1749,8 @@ void Connection::output(Context& ctx, Instant now) noexcept {
         snd_rxt_ = snd_nxt_;
         if (rtx_deadline_ == kNever) arm_rtx(now);
     }
+    // RFC 8985 §7.2: new data went out: (re)start the loss probe timer.
+    if (snd_nxt_ != nxt_before) arm_pto(now);
     // Data waits but nothing is in flight to bring an ACK: the window is zero or too small
     // for SWS avoidance. The persist timer probes it (RFC 9293 §3.8.6.1).
     if (data_end() != snd_nxt_ && snd_una_ == snd_nxt_ && !fin_sent_ && persist_deadline_ == kNever) {
@@ -1449,6 +1841,24 @@ void Connection::emit(Context& ctx, Instant now, std::uint8_t flags, SeqNum seq,
         if (edge > rcv_adv_) rcv_adv_ = edge;
         // RFC 7323 §3.2: once negotiated, "the TSopt MUST be sent in every non-<RST> segment".
         if (ts_ok_) h.options.timestamps = wire::TcpTimestamps{ts_now(now), ts_recent_};
+        // RFC 2018 §3-4: SACK blocks while out-of-order data is held (and a pending D-SACK):
+        // at most 3 next to timestamps, 4 without (40 bytes of option space). A data segment
+        // carries them only where they fit within the MSS without shortening its payload.
+        if (sack_ok_ && (flags & fl::ACK) && (rcvq_.has_ooo() || sack_rx_.dsack_pending())) {
+            std::size_t room = ts_ok_ ? 3 : 4;
+            if (len > 0) {
+                const std::int64_t spare = std::int64_t{snd_mss_} - static_cast<std::int64_t>(len) - 4;
+                room = spare >= 8 ? std::min<std::size_t>(room, static_cast<std::size_t>(spare / 8)) : 0;
+            }
+            if (room > 0) {
+                const bool dsack = sack_rx_.dsack_pending();
+                h.options.sack_count = sack_rx_.fill(rcvq_, rcv_nxt_, room, h.options.sack, true);
+                if (dsack) {
+                    ++stats_.dsacks_out;
+                    ++ctx.counters.dsacks_out;
+                }
+            }
+        }
     }
     if (len > 0) {
         s.pos = sndq_.locate(static_cast<std::uint32_t>(data_off));
@@ -1487,6 +1897,7 @@ void Connection::enter_established(Context& ctx, Instant now) noexcept {
 
 void Connection::enter_time_wait(Context& ctx, Instant now) noexcept {
     state_ = State::TimeWait;
+    release_sack(ctx);
     rtx_deadline_ = kNever;
     persist_deadline_ = kNever;
     keepalive_deadline_ = kNever;
@@ -1506,6 +1917,7 @@ void Connection::enter_closed(Context& ctx) noexcept {
         listener_ = nullptr;
     }
     state_ = State::Closed;
+    release_sack(ctx);
     rtx_deadline_ = kNever;
     time_wait_deadline_ = kNever;
     delack_deadline_ = kNever;

@@ -148,6 +148,9 @@ void Cubic::avoid(const AckEvent& e) noexcept {
 
 void Cubic::congestion_event(SeqNum snd_una, SeqNum snd_max) noexcept {
     const double cw = cwnd_;
+    reduced_ = true;
+    prior_w_max_ = w_max_;
+    prior_cwnd_prior_ = cwnd_prior_;
     cwnd_prior_ = static_cast<float>(cw);
     // RFC 9438 §4.7 fast convergence: a W_max below the previous one means the flow's share
     // is shrinking; release bandwidth sooner.
@@ -169,6 +172,17 @@ Response Cubic::on_ack(const AckEvent& e) noexcept {
         srtt_us_ = srtt_us_ == 0 ? r : srtt_us_ - srtt_us_ / 8 + r / 8;
     }
     if (in_recovery_) {
+        if (pipe_recovery_) {
+            // RFC 6675 §5: the connection's pipe and NextSeg decide what goes next; the
+            // full ACK ends the episode with cwnd at ssthresh.
+            if (e.snd_una < recover_) return {};
+            in_recovery_ = false;
+            recover_valid_ = false;
+            pipe_recovery_ = false;
+            cwnd_ = ssthresh_;
+            ++counters_.recoveries;
+            return {};
+        }
         // As NewReno (newreno.cpp): RFC 6582 §3.2 step 3 full ACK, step 5 partial ACK.
         if (e.snd_una >= recover_) {
             in_recovery_ = false;
@@ -223,10 +237,46 @@ void Cubic::on_timeout(const TimeoutEvent& e) noexcept {
     recover_ = e.snd_max;
     recover_valid_ = true;
     in_recovery_ = false;
+    pipe_recovery_ = false;
     dup_acks_ = 0;
     after_rto_ = true;
     epoch_valid_ = false;
     ++counters_.timeouts;
+}
+
+void Cubic::on_loss(const LossEvent& e) noexcept {
+    if (in_recovery_) return;
+    // RFC 6675 §5.1: after an RTO no new recovery until SND.UNA reaches the RTO's `recover`.
+    if (recover_valid_ && e.snd_una < recover_) return;
+    recover_ = e.snd_max;
+    recover_valid_ = true;
+    in_recovery_ = true;
+    pipe_recovery_ = true;
+    partial_ack_seen_ = false;
+    after_rto_ = false;
+    dup_acks_ = 0;
+    congestion_event(e.snd_una, e.snd_max);
+    cwnd_ = ssthresh_;  // RFC 6675 §5 (4.2): no inflation
+    ++counters_.loss_recoveries;
+}
+
+bool Cubic::on_undo(const UndoEvent& e) noexcept {
+    if (!reduced_) return false;
+    reduced_ = false;
+    cwnd_ = std::max(cwnd_, std::min(e.prior_cwnd, kMaxCwnd));
+    ssthresh_ = std::max({ssthresh_, e.prior_ssthresh, 2 * smss_});
+    w_max_ = prior_w_max_;
+    cwnd_prior_ = prior_cwnd_prior_;
+    epoch_valid_ = false;  // K and the epoch start again from the restored window
+    ca_frac_ = 0;
+    in_recovery_ = false;
+    pipe_recovery_ = false;
+    recover_valid_ = false;
+    rto_una_valid_ = false;
+    after_rto_ = false;
+    dup_acks_ = 0;
+    ++counters_.undos;
+    return true;
 }
 
 void Cubic::on_idle_restart(const IdleEvent& e) noexcept {

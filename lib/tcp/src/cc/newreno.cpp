@@ -66,6 +66,11 @@ Response NewReno::on_ack(const AckEvent& e) noexcept {
     rto_una_valid_ = false;  // SND.UNA moved: a later RTO is for a new segment
 
     if (in_recovery_) {
+        if (pipe_recovery_ && e.snd_una < recover_) {
+            // RFC 6675 §5: a partial ACK in a SACK recovery changes nothing here; the
+            // connection's pipe and NextSeg decide what goes next.
+            return {};
+        }
         if (e.snd_una >= recover_) {
             // RFC 6582 §3.2 step 3, full ACK: "If this ACK acknowledges all of the data up
             // to and including recover, then the ACK acknowledges all the intermediate
@@ -74,6 +79,14 @@ Response NewReno::on_ack(const AckEvent& e) noexcept {
             in_recovery_ = false;
             recover_valid_ = false;
             ca_bytes_acked_ = 0;
+            const bool by_pipe = pipe_recovery_;
+            pipe_recovery_ = false;
+            if (by_pipe) {
+                // RFC 6675 leaves cwnd at ssthresh at the end of recovery.
+                cwnd_ = ssthresh_;
+                ++counters_.recoveries;
+                return {};
+            }
             cwnd_ = cfg_.recovery_exit == NewRenoConfig::RecoveryExit::Ssthresh
                         ? ssthresh_
                         : std::min(ssthresh_, std::max(flight_size(e.snd_una, e.snd_max), smss_) + smss_);
@@ -130,10 +143,48 @@ Response NewReno::on_dup_ack(const DupAckEvent& e) noexcept {
     // RFC 5681 §3.2 steps 2-3: ssthresh per eq. (4), retransmit, cwnd = ssthresh + 3*SMSS
     // ("artificially inflates the congestion window by the number of segments (three)
     // that have left the network and which the receiver has buffered").
+    reduced_ = true;
     ssthresh_ = loss_ssthresh(e.snd_una, e.snd_max);
     cwnd_ = sat_add(ssthresh_, 3 * smss_);
     ++counters_.fast_retransmits;
     return {.retransmit = true};
+}
+
+void NewReno::on_loss(const LossEvent& e) noexcept {
+    if (in_recovery_) return;
+    // RFC 6675 §5.1: after an RTO no new recovery until SND.UNA reaches the RTO's `recover`.
+    if (recover_valid_ && e.snd_una < recover_) return;
+    reduced_ = true;
+    recover_ = e.snd_max;
+    recover_valid_ = true;
+    in_recovery_ = true;
+    pipe_recovery_ = true;
+    partial_ack_seen_ = false;
+    after_rto_ = false;
+    ca_bytes_acked_ = 0;
+    dup_acks_ = 0;
+    // RFC 6675 §5 (4.2): "ssthresh = cwnd = (FlightSize / 2)", with RFC 5681's floor of 2*SMSS.
+    ssthresh_ = loss_ssthresh(e.snd_una, e.snd_max);
+    cwnd_ = ssthresh_;
+    ++counters_.loss_recoveries;
+}
+
+bool NewReno::on_undo(const UndoEvent& e) noexcept {
+    if (!reduced_) return false;
+    // RFC 4015 §3.2 (and RFC 3522's response): the window as it was before the spurious
+    // reduction; slow start then continues from there if ssthresh allows.
+    reduced_ = false;
+    cwnd_ = std::max(cwnd_, std::min(e.prior_cwnd, kMaxCwnd));
+    ssthresh_ = std::max({ssthresh_, e.prior_ssthresh, 2 * smss_});
+    in_recovery_ = false;
+    pipe_recovery_ = false;
+    recover_valid_ = false;
+    rto_una_valid_ = false;
+    after_rto_ = false;
+    dup_acks_ = 0;
+    ca_bytes_acked_ = 0;
+    ++counters_.undos;
+    return true;
 }
 
 void NewReno::on_timeout(const TimeoutEvent& e) noexcept {
@@ -141,7 +192,10 @@ void NewReno::on_timeout(const TimeoutEvent& e) noexcept {
     // and the given segment has not yet been resent by way of the retransmission timer, the
     // value of ssthresh MUST be set to no more than the value given in equation (4)." For a
     // segment already resent by the timer, ssthresh is held.
-    if (!(rto_una_valid_ && e.snd_una == rto_una_)) ssthresh_ = loss_ssthresh(e.snd_una, e.snd_max);
+    if (!(rto_una_valid_ && e.snd_una == rto_una_)) {
+        reduced_ = true;
+        ssthresh_ = loss_ssthresh(e.snd_una, e.snd_max);
+    }
     rto_una_ = e.snd_una;
     rto_una_valid_ = true;
     // "Furthermore, upon a timeout (as specified in [RFC2988]) cwnd MUST be set to no more
@@ -152,6 +206,7 @@ void NewReno::on_timeout(const TimeoutEvent& e) noexcept {
     recover_ = e.snd_max;
     recover_valid_ = true;
     in_recovery_ = false;
+    pipe_recovery_ = false;
     dup_acks_ = 0;
     ca_bytes_acked_ = 0;
     after_rto_ = true;

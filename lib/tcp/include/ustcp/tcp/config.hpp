@@ -28,7 +28,10 @@ struct Config {
     std::uint16_t default_peer_mss = 536;
     bool window_scaling = true;  ///< RFC 7323 §2
     bool timestamps = true;      ///< RFC 7323 §3
-    bool sack = true;            ///< RFC 2018: offer/accept SACK-permitted
+    bool sack = true;            ///< RFC 2018: offer/accept SACK-permitted; SACK blocks, RFC 6675 recovery
+    /// RACK-TLP (RFC 8985) loss detection and tail-loss probes on SACK connections. Off:
+    /// RFC 6675's DupThresh and IsLost decide alone, and no probes are sent.
+    bool rack = true;
     std::uint32_t send_buffer = 256 * 1024;  ///< bytes of send buffer per connection
     std::uint32_t recv_buffer = 256 * 1024;  ///< bytes of receive buffer per connection (sets our window scale)
 

@@ -36,6 +36,7 @@
 #include "ustcp/tcp/recv_queue.hpp"
 #include "ustcp/tcp/send_queue.hpp"
 #include "ustcp/tcp/rtt.hpp"
+#include "ustcp/tcp/sack.hpp"
 #include "ustcp/tcp/state.hpp"
 #include "ustcp/wire/tcp.hpp"
 
@@ -94,6 +95,14 @@ struct ConnStats {
     std::uint32_t keepalives = 0;         ///< keepalive probes sent
     std::uint32_t delayed_acks = 0;       ///< ACKs sent by the delayed-ACK timer
     std::uint32_t no_buffer_drops = 0;    ///< payload dropped for want of a BufNode or buffer
+    // Loss recovery with SACK (each also summed into Counters).
+    std::uint32_t sack_recoveries = 0;    ///< RFC 6675 recovery episodes
+    std::uint32_t rack_loss_marked = 0;   ///< ranges RACK marked lost
+    std::uint32_t tlp_sent = 0;           ///< tail-loss probes
+    std::uint32_t spurious_undos = 0;     ///< reductions undone (D-SACK)
+    std::uint32_t dsacks_in = 0;          ///< D-SACK blocks received
+    std::uint32_t dsacks_out = 0;         ///< D-SACK blocks sent
+    std::uint64_t bytes_sacked = 0;       ///< payload bytes the peer SACKed
 };
 
 /// A one-line summary in the manner of `ss -ti`, built without allocation.
@@ -228,13 +237,18 @@ public:
     [[nodiscard]] SeqNum snd_max() const noexcept { return snd_nxt_; }
     [[nodiscard]] const cc::CongestionControl& congestion() const noexcept { return cc_; }
     [[nodiscard]] const ConnStats& stats() const noexcept { return stats_; }
+    /// The SACK sender's recovery state while one is borrowed (data in flight, SACK on).
+    [[nodiscard]] const SenderSack* sack_state() const noexcept { return sack_; }
+    /// RACK-TLP is on for this connection (Config::rack and SACK negotiated).
+    [[nodiscard]] bool rack_on() const noexcept { return rack_on_; }
     /// `ss -ti`-like: state, rto, rtt/rttvar, mss, cwnd, ssthresh, bytes, segments, retransmits...
     [[nodiscard]] ConnSummary summary() const noexcept;
     /// Releases every buffer this TCB holds (the engine, before freeing a TCB it tears down).
     void release_buffers(Context& ctx) noexcept;
     /// Drops the out-of-order queue to give its buffers back (memory pressure: the engine
-    /// calls it when buffers ran out). Allowed at any time since we never SACK what it holds
-    /// (RFC 2018 §8's reneging concerns SACKed data); the peer retransmits. Returns segments.
+    /// calls it when buffers ran out). What it held may have been SACKed: RFC 2018 §8 allows
+    /// this reneging when buffers run out, and a sender keeps SACKed data until it is
+    /// cumulatively acknowledged (and forgets SACKs on an RTO). Returns segments.
     std::size_t prune_ooo(Context& ctx) noexcept;
     [[nodiscard]] bool peer_closed() const noexcept { return fin_received_; }
     /// A send found no room (send buffer, buffer node or pool buffer): Writable comes when
@@ -274,6 +288,21 @@ private:
                        std::uint32_t flight) noexcept;
     void on_duplicate_ack(Context& ctx, Instant now) noexcept;
     void retransmit_first(Context& ctx, Instant now) noexcept;
+    // SACK sender (RFC 6675, RFC 8985); sack_ is non-null in all of them.
+    void sack_on_ack(Context& ctx, Instant now, const wire::TcpRepr& seg, SeqNum old_una, bool dup) noexcept;
+    void detect_losses(Context& ctx, Instant now) noexcept;
+    void enter_sack_recovery(Context& ctx, Instant now) noexcept;
+    void sack_retransmit(Context& ctx, Instant now, SeqRange r) noexcept;
+    void sack_output(Context& ctx, Instant now) noexcept;
+    void on_dsack(Context& ctx, Instant now, SeqRange r) noexcept;
+    void undo(Context& ctx, Instant now) noexcept;
+    void arm_pto(Instant now) noexcept;
+    void on_loss_timer(Context& ctx, Instant now) noexcept;
+    void send_tlp(Context& ctx, Instant now) noexcept;
+    void release_sack(Context& ctx) noexcept;
+    void note_dsack_rx(SeqNum l, SeqNum r) noexcept {
+        if (sack_ok_ && l < r) sack_rx_.on_duplicate(l, r);
+    }
     void on_rto(Context& ctx, Instant now) noexcept;
     void on_persist(Context& ctx, Instant now) noexcept;
     void on_keepalive(Context& ctx, Instant now) noexcept;
@@ -336,6 +365,7 @@ private:
     bool cc_started_ = false;
     bool cc_chosen_ = false;                        ///< set_congestion_control() was called
     cc::Algorithm cc_choice_ = cc::Algorithm::Cubic;
+    bool rack_on_ = false;          // RACK-TLP: Config::rack and SACK negotiated
     std::uint8_t rtx_count_ = 0;
     std::uint8_t persist_backoff_ = 0;
     std::uint8_t persist_unanswered_ = 0;  // zero-window probes sent since the peer last ACKed
@@ -361,7 +391,7 @@ private:
     std::uint32_t rcv_buf_ = 0;     // receive buffer limit, bytes
     // Timestamps (RFC 7323 §4.3).
     std::uint32_t ts_recent_ = 0;
-    std::uint32_t ts_offset_ = 0;
+    SackReceiver sack_rx_;          // the SACK blocks our ACKs report (RFC 2018 §4, RFC 2883)
 
     // Timers as values.
     RttEstimator rtt_;             // SRTT/RTTVAR/RTO with backoff (RFC 6298)
@@ -370,14 +400,17 @@ private:
     Instant delack_deadline_ = kNever;
     Instant persist_deadline_ = kNever;
     Instant keepalive_deadline_ = kNever;
+    Instant loss_deadline_ = kNever;  // RACK reorder timer or TLP's PTO (SenderSack::deadline_is_pto)
     Instant last_send_;             // last data transmission (RFC 5681 §4.1 restart after idle)
     Instant unacked_since_;
     Instant persist_since_;         // first unanswered zero-window probe (user timeout)         // when SND.UNA last moved or data went out with none in flight (user timeout)
     Instant challenge_window_;
     std::uint16_t challenge_used_ = 0;
+    std::uint32_t ts_offset_ = 0;   // RFC 7323 §5.4 per-connection TSval offset (here to fill padding)
 
     Listener* listener_ = nullptr;
     cc::CongestionControl cc_{cc::NewReno(cc::Init{})};
+    SenderSack* sack_ = nullptr;  // borrowed from Context::sacks while sending with SACK
     SendQueue sndq_;  // from SND.UNA onwards: unacknowledged, then unsent
     RecvQueue rcvq_;  // in-order data not yet read, then the out-of-order queue
     ConnStats stats_;

@@ -10,6 +10,7 @@
 #include "ustcp/tcp/config.hpp"
 #include "ustcp/tcp/isn.hpp"
 #include "ustcp/tcp/output.hpp"
+#include "ustcp/tcp/sack.hpp"
 #include "ustcp/tcp/syncookie.hpp"
 
 namespace ustcp::tcp {
@@ -46,7 +47,18 @@ struct Counters {
     std::uint64_t retransmits = 0;
     std::uint64_t timeouts = 0;
     std::uint64_t time_wait_reused = 0;   ///< TIME-WAIT ended early by a new incarnation's SYN
-    std::uint64_t ooo_pruned = 0;         ///< out-of-order segments dropped to free buffers (never SACKed)
+    std::uint64_t ooo_pruned = 0;         ///< out-of-order segments dropped to free buffers
+    // Loss recovery (RFC 2018/2883/6675/8985); each also kept per connection (ConnStats).
+    std::uint64_t sack_recoveries = 0;    ///< SACK-based recovery episodes started (RFC 6675 §5)
+    std::uint64_t rack_loss_marked = 0;   ///< ranges RACK marked lost (RFC 8985 §6.2)
+    std::uint64_t tlp_sent = 0;           ///< tail-loss probes sent (RFC 8985 §7)
+    std::uint64_t spurious_undos = 0;     ///< window reductions undone after D-SACKs
+    std::uint64_t bytes_sacked = 0;       ///< payload bytes the peers SACKed (first report only)
+    std::uint64_t bytes_retrans = 0;      ///< payload bytes sent again
+    std::uint64_t dsacks_in = 0;          ///< D-SACK blocks received
+    std::uint64_t dsacks_out = 0;         ///< D-SACK blocks sent
+    std::uint64_t sack_blocks_invalid = 0;  ///< SACK blocks outside SND.UNA..SND.MAX or empty: ignored
+    std::uint64_t sack_state_exhausted = 0;  ///< no SenderSack block free: recovery without SACK
 };
 
 /// Calls f(name, value) for every Counters field, in declaration order (for stats export).
@@ -83,8 +95,18 @@ void for_each_counter(const Counters& c, F&& f) {
     f("timeouts", c.timeouts);
     f("time_wait_reused", c.time_wait_reused);
     f("ooo_pruned", c.ooo_pruned);
+    f("sack_recoveries", c.sack_recoveries);
+    f("rack_loss_marked", c.rack_loss_marked);
+    f("tlp_sent", c.tlp_sent);
+    f("spurious_undos", c.spurious_undos);
+    f("bytes_sacked", c.bytes_sacked);
+    f("bytes_retrans", c.bytes_retrans);
+    f("dsacks_in", c.dsacks_in);
+    f("dsacks_out", c.dsacks_out);
+    f("sack_blocks_invalid", c.sack_blocks_invalid);
+    f("sack_state_exhausted", c.sack_state_exhausted);
 }
-static_assert(sizeof(Counters) == 31 * sizeof(std::uint64_t), "for_each_counter lists every field");
+static_assert(sizeof(Counters) == 41 * sizeof(std::uint64_t), "for_each_counter lists every field");
 
 /// The engine-wide challenge-ACK allowance per one-second window.
 struct ChallengeAckBudget {
@@ -110,6 +132,9 @@ struct Context {
     /// segmentation offload): output() then sends up to this much, a whole number of MSS, as
     /// one OutSegment. 0 (and anything up to the MSS): one MSS per segment.
     std::uint32_t tso_max = 0;
+    /// Where SACK senders borrow their recovery state (scoreboard, RACK log). Null: none,
+    /// every connection recovers as without SACK (its ACKs still carry SACK blocks).
+    SackPool* sacks = nullptr;
 };
 
 /// Sizes of a Stack's own buffers when no BufferOps are given (tests and tools).
@@ -117,6 +142,7 @@ struct StackBuffers {
     std::size_t nodes = 8192;         ///< BufNodes for all connections' queues
     std::size_t heap_blocks = 8192;   ///< HeapBuffers blocks (the engine uses its mbuf pool instead)
     std::uint32_t block_size = 2048;  ///< as an mbuf's data room
+    std::size_t sack_senders = 1024;  ///< SenderSack blocks: connections in SACK recovery at once
 };
 
 /// Owns everything a Context refers to: one per lcore in the engine, one per endpoint in
@@ -129,10 +155,17 @@ struct Stack {
           cookies(cookie_key),
           heap(sizes.heap_blocks, sizes.block_size),
           bufs(heap.ops(), sizes.nodes),
-          ctx{cfg, out, counters, budget, isn, cookies, bufs} {}
-    Stack(const Config& c, const SipKey& isn_key, const SipKey& cookie_key, BufferOps ops, std::size_t nodes)
-        : cfg(c), isn(isn_key), cookies(cookie_key), heap(0, 0), bufs(ops, nodes),
-          ctx{cfg, out, counters, budget, isn, cookies, bufs} {}
+          sacks(sizes.sack_senders),
+          ctx{cfg, out, counters, budget, isn, cookies, bufs} {
+        ctx.sacks = &sacks;
+    }
+    /// `sack_senders`: as StackBuffers::sack_senders.
+    Stack(const Config& c, const SipKey& isn_key, const SipKey& cookie_key, BufferOps ops, std::size_t nodes,
+          std::size_t sack_senders = 1024)
+        : cfg(c), isn(isn_key), cookies(cookie_key), heap(0, 0), bufs(ops, nodes), sacks(sack_senders),
+          ctx{cfg, out, counters, budget, isn, cookies, bufs} {
+        ctx.sacks = &sacks;
+    }
     Stack(const Stack&) = delete;
     Stack& operator=(const Stack&) = delete;
 
@@ -151,6 +184,7 @@ struct Stack {
     SynCookies cookies;
     HeapBuffers heap;
     BufferStore bufs;
+    SackPool sacks;
     Context ctx;
 };
 

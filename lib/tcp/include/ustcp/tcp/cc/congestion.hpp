@@ -28,6 +28,11 @@
 //   also reported as a duplicate.
 // - on_dup_ack: once per duplicate ACK as RFC 5681 §2 defines it (events.hpp). The
 //   policy counts them; the connection does not need to.
+// - on_loss: instead of on_dup_ack's third duplicate, when SACK-based loss detection (RFC
+//   6675, RACK) finds a loss and starts a recovery episode; once per episode. With SACK in
+//   use the connection reports no duplicate ACKs at all (it counts them itself) and sends
+//   by pipe during the episode.
+// - on_undo: when the episode's (or an RTO's) retransmissions were all spurious (D-SACK).
 // - on_timeout: when the retransmission timer fires, before the retransmission, for
 //   every expiry (the policy tells a first expiry from a repeated one by SND.UNA).
 // - on_idle_restart: before sending when nothing is in flight and idle_restart_due()
@@ -72,9 +77,11 @@ namespace ustcp::tcp::cc {
 template <class P>
 concept Policy = std::is_nothrow_move_constructible_v<P> &&
     requires(P& p, const P& c, const AckEvent& a, const DupAckEvent& d, const TimeoutEvent& t,
-             const IdleEvent& i) {
+             const IdleEvent& i, const LossEvent& l, const UndoEvent& u) {
         { p.on_ack(a) } noexcept -> std::same_as<Response>;
         { p.on_dup_ack(d) } noexcept -> std::same_as<Response>;
+        { p.on_loss(l) } noexcept -> std::same_as<void>;
+        { p.on_undo(u) } noexcept -> std::same_as<bool>;
         { p.on_timeout(t) } noexcept -> std::same_as<void>;
         { p.on_idle_restart(i) } noexcept -> std::same_as<void>;
         { c.cwnd() } noexcept -> std::same_as<std::uint32_t>;
@@ -112,6 +119,13 @@ public:
     }
     void on_timeout(const TimeoutEvent& e) noexcept {
         visit([&](auto& p) noexcept { p.on_timeout(e); });
+    }
+    void on_loss(const LossEvent& e) noexcept {
+        visit([&](auto& p) noexcept { p.on_loss(e); });
+    }
+    /// True when a reduction was undone.
+    bool on_undo(const UndoEvent& e) noexcept {
+        return visit([&](auto& p) noexcept { return p.on_undo(e); });
     }
     void on_idle_restart(const IdleEvent& e) noexcept {
         visit([&](auto& p) noexcept { p.on_idle_restart(e); });

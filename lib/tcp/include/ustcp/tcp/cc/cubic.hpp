@@ -36,7 +36,12 @@
 // - The RTT in W_cubic(t + RTT) is a smoothed RTT of the samples (7/8 EWMA, as SRTT).
 // - After idle (RFC 5681 §4.1 restart), the epoch start moves forward by the idle time,
 //   so that the curve resumes where it was instead of jumping.
-// - No spurious-loss undo here (recovery/ is the place for it).
+// - SACK/RACK losses (on_loss) reduce as a congestion event does, to ssthresh with no
+//   inflation; the connection then sends by pipe (RFC 6675), so partial ACKs change nothing
+//   here and the full ACK leaves cwnd at ssthresh.
+// - A spurious reduction (on_undo, D-SACK) restores cwnd and ssthresh from the event, and
+//   W_max and cwnd_prior as they were before the reduction (RFC 9438 §4.9); the next ACK in
+//   congestion avoidance starts a new epoch from there.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +79,10 @@ public:
     Response on_dup_ack(const DupAckEvent& e) noexcept;
     void on_timeout(const TimeoutEvent& e) noexcept;
     void on_idle_restart(const IdleEvent& e) noexcept;
+    /// SACK/RACK loss: a congestion event, cwnd = ssthresh, recovery until SND.MAX is acked.
+    void on_loss(const LossEvent& e) noexcept;
+    /// Undoes the last reduction (RFC 9438 §4.9); false when there was none since the last undo.
+    bool on_undo(const UndoEvent& e) noexcept;
 
     // ---- Outputs ----
     [[nodiscard]] std::uint32_t cwnd() const noexcept { return cwnd_; }
@@ -126,6 +135,8 @@ private:
     float k_ = 0;
     float w_est_ = 0;
     float cwnd_prior_ = 0;
+    float prior_w_max_ = 0;       ///< W_max before the last reduction (on_undo restores it)
+    float prior_cwnd_prior_ = 0;  ///< cwnd_prior before the last reduction
     float ca_frac_ = 0;        ///< growth below one byte, carried to the next ACK
     Instant epoch_start_;
     std::uint32_t srtt_us_ = 0;
@@ -148,6 +159,8 @@ private:
     bool partial_ack_seen_ = false;
     bool after_rto_ = false;
     bool epoch_valid_ = false;
+    bool pipe_recovery_ = false;  ///< this recovery came from on_loss: the connection sends by pipe
+    bool reduced_ = false;        ///< a reduction happened since the last undo
     CcCounters counters_;
 };
 

@@ -71,6 +71,34 @@ struct TimeoutEvent {
     Instant now;
 };
 
+/// Loss detected by the scoreboard rather than by counting duplicate ACKs: RFC 6675 §5
+/// step (4) (DupThresh SACKed segments or IsLost(HighACK + 1)), a RACK loss (RFC 8985 §6.2),
+/// or a loss a tail-loss probe revealed (RFC 8985 §7.4). Reported once per recovery episode,
+/// before the retransmission. The policy reduces its window (RFC 6675 §5 (4.2): ssthresh =
+/// cwnd = the reduced window, no inflation) and stays in recovery until an ACK reaches
+/// `snd_max`; the connection sends by pipe meanwhile, so the policy neither inflates cwnd
+/// on duplicate ACKs nor asks for retransmissions on partial ACKs in such a recovery.
+struct LossEvent {
+    SeqNum snd_una;
+    SeqNum snd_max;  ///< RFC 6675's RecoveryPoint (HighData)
+    Instant now;
+};
+
+/// The last window reduction was spurious: every retransmission of its episode was
+/// reported back as a duplicate (D-SACK, RFC 2883 §4 / RFC 3708). The policy restores
+/// the window to what it was before that reduction (RFC 4015 §3 style: ssthresh back,
+/// cwnd back) and ends any recovery. The connection read cwnd() and ssthresh() just
+/// before it reported the reduction (on_loss, on_timeout) and hands them back here, so a
+/// policy need not keep them; one with finer state (CUBIC's W_max) may restore that too.
+/// At most once per reduction.
+struct UndoEvent {
+    SeqNum snd_una;
+    SeqNum snd_max;
+    Instant now;
+    std::uint32_t prior_cwnd = 0;      ///< cwnd() before the reduction
+    std::uint32_t prior_ssthresh = 0;  ///< ssthresh() before the reduction
+};
+
 /// The connection is about to send after nothing was sent for longer than an RTO
 /// (RFC 5681 §4.1); idle_restart_due() below is the test.
 struct IdleEvent {
@@ -104,6 +132,8 @@ struct CcCounters {
     std::uint32_t recoveries = 0;               ///< fast recoveries completed by a full ACK
     std::uint32_t timeouts = 0;                 ///< RTOs reported
     std::uint32_t idle_restarts = 0;            ///< restarts after idle that reported
+    std::uint32_t loss_recoveries = 0;          ///< recoveries started by on_loss (SACK, RACK, TLP)
+    std::uint32_t undos = 0;                    ///< reductions undone by on_undo
     friend constexpr bool operator==(const CcCounters&, const CcCounters&) noexcept = default;
 };
 

@@ -70,6 +70,13 @@ public:
     void on_timeout(const TimeoutEvent& e) noexcept;
     /// RFC 5681 §4.1: cwnd = min(cwnd, RW), RW = min(IW, cwnd).
     void on_idle_restart(const IdleEvent& e) noexcept;
+    /// SACK/RACK loss (RFC 6675 §5 (4.2)): ssthresh = cwnd = max(FlightSize / 2, 2*SMSS),
+    /// recovery until SND.MAX is acknowledged; no inflation, no partial-ACK retransmissions.
+    /// Ignored inside a recovery or before SND.UNA passed the last `recover` (RFC 6675 §5.1).
+    void on_loss(const LossEvent& e) noexcept;
+    /// Restores cwnd and ssthresh to the event's prior values (never below the present
+    /// ones) and ends recovery. False when no reduction happened since the last undo.
+    bool on_undo(const UndoEvent& e) noexcept;
 
     // ---- Outputs ----
 
@@ -104,6 +111,8 @@ private:
     bool in_recovery_ = false;
     bool partial_ack_seen_ = false;  ///< this recovery already had a partial ACK
     bool after_rto_ = false;         ///< slow start following an RTO (L = 1 SMSS)
+    bool pipe_recovery_ = false;     ///< this recovery came from on_loss: the connection sends by pipe
+    bool reduced_ = false;           ///< a reduction happened since the last undo
     CcCounters counters_;
 };
 

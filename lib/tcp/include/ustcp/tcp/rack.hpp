@@ -1,0 +1,238 @@
+// RACK loss detection (RFC 8985 §6): a segment is lost once a segment sent
+// after it has been delivered (ACKed or SACKed) and more than RACK.rtt plus the
+// reordering window has passed since it was sent. No clock, no I/O, no
+// allocation: the send times live in a bounded log inside the control block.
+//
+//   rack.on_send(seq, end, now, is_retransmission);          // every data segment sent
+//   rack.on_delivered(l, r, now);                             // per range an ACK delivered
+//   Duration wait = rack.detect_loss(now, srtt, in_recovery, many_sacked,
+//                                    [&](SeqNum l, SeqNum r) { mark_lost(l, r); });
+//   if (wait > 0) reorder_deadline = now + wait;              // RFC 8985 §6.3
+//
+// The log: one entry per transmission in send order ([left, right), xmit_ts,
+// retransmitted). Contiguous sends of one kind within kCoalesce are one entry
+// (stamped with the later time: a range can only look younger, never older, so
+// coalescing never makes a segment lost sooner). A retransmission replaces what
+// the log held for its bytes. When kLog entries are used, the oldest is
+// forgotten: its bytes are then left to RFC 6675's IsLost and to the RTO.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#include "ustcp/base/seqnum.hpp"
+#include "ustcp/base/time.hpp"
+
+namespace ustcp::tcp {
+
+class Rack {
+public:
+    static constexpr std::size_t kLog = 64;
+    static constexpr Duration kCoalesce = Duration::micros(250);
+    /// RFC 8985 §6.2 step 4: the multiplier of min_RTT/4 grows per round with D-SACKs, and
+    /// falls back to 1 after this many recoveries without one.
+    static constexpr std::uint8_t kReoWndPersist = 16;
+
+    struct Sent {
+        SeqNum left;
+        SeqNum right;
+        Instant ts;
+        bool rexmit = false;
+    };
+
+    /// [l, r) was sent at `now` (a retransmission when `rexmit`).
+    void on_send(SeqNum l, SeqNum r, Instant now, bool rexmit) noexcept {
+        if (!(l < r)) return;
+        if (rexmit) erase_range(l, r);
+        if (n_ > 0) {
+            Sent& last = log_[n_ - 1];
+            if (last.right == l && last.rexmit == rexmit && now - last.ts <= kCoalesce) {
+                last.right = r;
+                last.ts = now;
+                return;
+            }
+        }
+        if (n_ == kLog) erase_at(0);
+        log_[n_++] = Sent{l, r, now, rexmit};
+    }
+
+    /// RFC 8985 §6.2 steps 1-3 for the bytes [l, r) this ACK delivered (cumulatively or by
+    /// SACK): RACK.xmit_ts, RACK.end_seq and RACK.rtt from the most recently sent of them,
+    /// min_RTT, and reordering seen when a never-retransmitted segment below the highest
+    /// delivered one arrives. Delivered entries leave the log.
+    void on_delivered(SeqNum l, SeqNum r, Instant now) noexcept {
+        for (std::size_t i = 0; i < n_;) {
+            Sent& e = log_[i];
+            if (e.right <= l || r <= e.left) {
+                ++i;
+                continue;
+            }
+            const Duration rtt = now - e.ts;
+            // Step 2: a retransmitted segment delivered sooner than min_RTT after its
+            // retransmission was most likely the original's ACK: no sample from it.
+            const bool ambiguous = e.rexmit && have_rtt_ && rtt < min_rtt_;
+            if (!ambiguous) {
+                if (!have_rtt_ || rtt < min_rtt_) min_rtt_ = rtt;
+                have_rtt_ = true;
+                const SeqNum end = e.right < r ? e.right : r;  // of the part delivered
+                if (!have_xmit_ || sent_after(e.ts, end, xmit_ts_, end_seq_)) {
+                    xmit_ts_ = e.ts;
+                    end_seq_ = end;
+                    rtt_ = rtt;
+                    have_xmit_ = true;
+                }
+            }
+            // Step 3: reordering.
+            const SeqNum part_end = e.right < r ? e.right : r;
+            if (!e.rexmit && have_fack_ && part_end < fack_) reordering_seen_ = true;
+            if (!have_fack_ || part_end > fack_) {
+                fack_ = part_end;
+                have_fack_ = true;
+            }
+            if (l <= e.left && e.right <= r) {
+                erase_at(i);
+                continue;
+            }
+            if (e.left < l && r < e.right) {  // delivered in the middle: keep both ends
+                const Sent hi{r, e.right, e.ts, e.rexmit};
+                e.right = l;
+                ++i;
+                if (n_ < kLog) {  // else the upper part is forgotten (left to IsLost and the RTO)
+                    for (std::size_t k = n_; k > i; --k) log_[k] = log_[k - 1];
+                    log_[i] = hi;
+                    ++n_;
+                    ++i;
+                }
+                continue;
+            }
+            if (e.left < l) e.right = l;
+            else e.left = r;
+            ++i;
+        }
+    }
+
+    /// SND.UNA reached `una`: what lies below is done with.
+    void acked(SeqNum una) noexcept { erase_range_below(una); }
+
+    /// RFC 8985 §6.2 step 4: the reordering window.
+    [[nodiscard]] Duration reo_wnd(Duration srtt, bool in_recovery, bool many_sacked) const noexcept {
+        if (!reordering_seen_ && (in_recovery || many_sacked)) return Duration::zero();
+        const Duration w = (min_rtt_ / 4) * reo_wnd_mult_;
+        return srtt > Duration::zero() ? std::min(w, srtt) : w;
+    }
+
+    /// RFC 8985 §6.2 step 5: calls lost(l, r) for every logged range sent before RACK.xmit_ts
+    /// whose time is up (those leave the log); returns how long until the next one's is
+    /// (zero when none waits): the reorder timer.
+    template <class F>
+    Duration detect_loss(Instant now, Duration srtt, bool in_recovery, bool many_sacked, F&& lost) noexcept {
+        if (!have_xmit_) return Duration::zero();
+        const Duration reo = reo_wnd(srtt, in_recovery, many_sacked);
+        Duration wait = Duration::zero();
+        for (std::size_t i = 0; i < n_;) {
+            const Sent& e = log_[i];
+            if (!sent_after(xmit_ts_, end_seq_, e.ts, e.right)) {
+                ++i;
+                continue;
+            }
+            const Duration remaining = (e.ts + rtt_ + reo) - now;
+            if (remaining <= Duration::zero()) {
+                lost(e.left, e.right);
+                erase_at(i);
+                continue;
+            }
+            wait = std::max(wait, remaining);
+            ++i;
+        }
+        return wait;
+    }
+
+    /// RFC 8985 §6.2 step 4: a D-SACK widens the window, once per round trip.
+    void on_dsack(SeqNum una, SeqNum snd_max) noexcept {
+        reordering_seen_ = true;
+        if (dsack_round_valid_ && una < dsack_round_) return;
+        dsack_round_ = snd_max;
+        dsack_round_valid_ = true;
+        if (reo_wnd_mult_ < 64) ++reo_wnd_mult_;
+        reo_wnd_persist_ = kReoWndPersist;
+    }
+    /// A recovery episode ended.
+    void on_recovery_end() noexcept {
+        if (reo_wnd_persist_ > 0 && --reo_wnd_persist_ == 0) reo_wnd_mult_ = 1;
+    }
+    /// The retransmission timer fired: RACK's time bases start again (RFC 8985 §6.3 marks
+    /// everything lost on an RTO; the go-back-N that follows rewrites the log).
+    void on_timeout() noexcept { have_xmit_ = false; }
+
+    [[nodiscard]] std::size_t entries() const noexcept { return n_; }
+    [[nodiscard]] const Sent& entry(std::size_t i) const noexcept { return log_[i]; }
+    [[nodiscard]] bool reordering_seen() const noexcept { return reordering_seen_; }
+    [[nodiscard]] Duration min_rtt() const noexcept { return min_rtt_; }
+    [[nodiscard]] Duration rtt() const noexcept { return rtt_; }
+    [[nodiscard]] std::uint8_t reo_wnd_mult() const noexcept { return reo_wnd_mult_; }
+
+private:
+    /// RFC 8985 §6.2 RACK_sent_after(t1, seq1, t2, seq2).
+    static bool sent_after(Instant t1, SeqNum seq1, Instant t2, SeqNum seq2) noexcept {
+        return t1 > t2 || (t1 == t2 && seq2 < seq1);
+    }
+    void erase_at(std::size_t i) noexcept {
+        for (std::size_t k = i; k + 1 < n_; ++k) log_[k] = log_[k + 1];
+        --n_;
+    }
+    void erase_range_below(SeqNum una) noexcept {
+        std::size_t w = 0;
+        for (std::size_t i = 0; i < n_; ++i) {
+            Sent e = log_[i];
+            if (e.right <= una) continue;
+            if (e.left < una) e.left = una;
+            log_[w++] = e;
+        }
+        n_ = w;
+    }
+    void erase_range(SeqNum l, SeqNum r) noexcept {
+        for (std::size_t i = 0; i < n_;) {
+            Sent& e = log_[i];
+            if (e.right <= l || r <= e.left) {
+                ++i;
+                continue;
+            }
+            if (l <= e.left && e.right <= r) {
+                erase_at(i);
+                continue;
+            }
+            if (e.left < l && r < e.right) {
+                const Sent hi{r, e.right, e.ts, e.rexmit};
+                e.right = l;
+                if (n_ < kLog) {
+                    for (std::size_t k = n_; k > i + 1; --k) log_[k] = log_[k - 1];
+                    log_[i + 1] = hi;
+                    ++n_;
+                }
+                return;
+            }
+            if (e.left < l) e.right = l;
+            else e.left = r;
+            ++i;
+        }
+    }
+
+    std::array<Sent, kLog> log_{};
+    std::size_t n_ = 0;
+    Instant xmit_ts_;
+    SeqNum end_seq_;
+    SeqNum fack_;
+    SeqNum dsack_round_;
+    Duration rtt_ = Duration::zero();
+    Duration min_rtt_ = Duration::zero();
+    std::uint8_t reo_wnd_mult_ = 1;
+    std::uint8_t reo_wnd_persist_ = 0;
+    bool have_xmit_ = false;
+    bool have_rtt_ = false;
+    bool have_fack_ = false;
+    bool reordering_seen_ = false;
+    bool dsack_round_valid_ = false;
+};
+
+}  // namespace ustcp::tcp
