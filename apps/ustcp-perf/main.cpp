@@ -118,10 +118,6 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
                                ".." + std::to_string(hi));
             return *n;
         };
-#define PERF_NUM(lo, hi)              \
-    auto r = num(lo, hi);             \
-    if (!r) return Err(r.error());    \
-    const std::uint64_t n = *r
         if (name == "--mode") {
             auto m = parse_mode(v);
             if (!m) return Err("--mode: \"" + v + "\" is not one of bulk, rr, crr, hold, http, iperf");
@@ -139,25 +135,39 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
             if (v != "ustcp" && v != "linux") return Err("--backend: \"" + v + "\" is not ustcp or linux");
             o.backend = v;
         } else if (name == "--conns") {
-            PERF_NUM(1, 1000000);
+            auto r = num(1, 1000000);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.conns = static_cast<std::uint32_t>(n);
         } else if (name == "--duration") {
-            PERF_NUM(1, 86400);
+            auto r = num(1, 86400);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.spec.duration = Duration::seconds(static_cast<std::int64_t>(n));
         } else if (name == "--warmup") {
-            PERF_NUM(0, 3600);
+            auto r = num(0, 3600);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.spec.warmup = Duration::seconds(static_cast<std::int64_t>(n));
         } else if (name == "--interval") {
-            PERF_NUM(1, 3600);
+            auto r = num(1, 3600);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.spec.interval = Duration::seconds(static_cast<std::int64_t>(n));
         } else if (name == "--req-size") {
-            PERF_NUM(1, kMaxMessage);
+            auto r = num(1, kMaxMessage);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.w.req_size = static_cast<std::uint32_t>(n);
         } else if (name == "--resp-size") {
-            PERF_NUM(1, kMaxMessage);
+            auto r = num(1, kMaxMessage);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.w.resp_size = static_cast<std::uint32_t>(n);
         } else if (name == "--depth") {
-            PERF_NUM(1, Workload::kMaxDepth);
+            auto r = num(1, Workload::kMaxDepth);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.w.depth = static_cast<std::uint32_t>(n);
         } else if (name == "--direction") {
             if (v != "send" && v != "recv") return Err("--direction: \"" + v + "\" is not send or recv");
@@ -174,7 +184,9 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
         } else if (name == "--json") {
             o.json = v;
         } else if (name == "--timeout") {
-            PERF_NUM(1, 3600);
+            auto r = num(1, 3600);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.timeout_s = static_cast<std::uint32_t>(n);
         } else if (name == "--wait-for") {
             o.wait_for = v;
@@ -190,7 +202,9 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
             if (!n) return Err("--serve: \"" + v + "\" is not [A.B.C.D:]PORT");
             o.serve = static_cast<std::uint16_t>(*n);
         } else if (name == "--busy-poll") {
-            PERF_NUM(0, 1000000);
+            auto r = num(0, 1000000);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.busy_poll_us = static_cast<std::uint32_t>(n);
         } else if (name == "--http-path") {
             if (v.empty() || v.front() != '/' || v.find_first_of(" \r\n") != std::string::npos) {
@@ -198,7 +212,6 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
             }
             o.http_path = v;
         }
-#undef PERF_NUM
     }
     if (p.help) return p;
     if (o.serve != 0) {
