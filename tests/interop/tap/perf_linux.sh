@@ -48,6 +48,6 @@ grep -q "refused: bad_magic" "$WORK/server.log" || fail "the bad header was not 
 kill -TERM "$SRV_PID"
 wait "$SRV_PID" || fail "the server exited with $?"
 SRV_PID=
-grep -Eq "served [0-9]+ connection\(s\) \(bulk 4, rr 4, crr [1-9][0-9]*, hold 50\), [1-9][0-9]* request\(s\), .* 1 refused" \
+grep -Eq "served [0-9]+ connection\(s\) \(bulk 4, rr 5, crr [1-9][0-9]*, hold 50\), [1-9][0-9]* request\(s\), .* 1 refused" \
     "$WORK/server.log" || fail "server summary: $(tail -1 "$WORK/server.log")"
 echo "ok: linux backend against its --serve twin: rr, crr, bulk both ways, hold; a bad header refused"
