@@ -341,6 +341,9 @@ public:
 
     void report(std::string& out) const override {
         for (const std::string& err : pool_.first_errors()) out += "perf: error: " + err + "\n";
+        if (pool_.pending_at_end() > 0) {
+            out += "perf: " + std::to_string(pool_.pending_at_end()) + " connect(s) still in progress at the end\n";
+        }
     }
 
 private:
