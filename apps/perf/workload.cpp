@@ -359,6 +359,7 @@ void ClientPool::tick(Instant now) {
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             Slot& s = slots_[i];
             s.conn.stop();
+            if (s.state == State::Connecting) ++pending_at_end_;
             if (s.state != State::Idle) backend_.close(i, ClientConn::reset_on_done(env_.w) || s.state == State::Connecting);
             if (s.state == State::Open && s.conn.established()) --established_;
             s.state = State::Idle;

@@ -285,6 +285,8 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
     /// The first few errors seen, for the log.
     [[nodiscard]] const std::vector<std::string>& first_errors() const noexcept { return first_errors_; }
+    /// Connects still in progress when the run ended (not errors: the server may just be slow).
+    [[nodiscard]] std::size_t pending_at_end() const noexcept { return pending_at_end_; }
 
 private:
     enum class State : std::uint8_t { Idle, Connecting, Open };
@@ -305,6 +307,7 @@ private:
     std::vector<Slot> slots_;
     std::uint64_t established_ = 0;
     bool stopped_ = false;
+    std::size_t pending_at_end_ = 0;
     std::vector<std::string> first_errors_;
 };
 

@@ -205,6 +205,7 @@ int run_linux_client(const Options& o) {
     for (std::size_t i = 0; i < pool.size(); ++i) backend.close(i, true);
     ::close(ep);
     for (const std::string& e : pool.first_errors()) std::printf("ustcp-perf: error: %s\n", e.c_str());
+    if (pool.pending_at_end() > 0) std::printf("ustcp-perf: %zu connect(s) still in progress at the end\n", pool.pending_at_end());
     rep.finish();
     std::fputs(rep.summary().c_str(), stdout);
     if (!o.json.empty() && !write_file(o.json, rep.json())) {

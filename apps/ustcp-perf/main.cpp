@@ -43,9 +43,9 @@ constexpr std::string_view kHelp =
     "                           (http), iperf -s (iperf)\n"
     "  --backend ustcp|linux    ustcp (default: DPDK, the Launcher's lcores) or kernel sockets on epoll\n"
     "  --conns N                connections, 1..1000000 (default 1)\n"
-    "  --duration S             measured seconds, 1..86400 (default 10)\n"
+    "  --duration S             measured seconds, 0.001..86400 (default 10; fractions allowed: 2.5)\n"
     "  --warmup S               seconds before measuring, 0..3600 (default 0; iperf: always 0)\n"
-    "  --interval S             seconds per interval line, 1..3600 (default 1)\n"
+    "  --interval S             seconds per interval line, 0.01..3600 (default 1)\n"
     "  --req-size B, --resp-size B   rr/crr message sizes, 1..16777216 (default 64)\n"
     "  --depth D                rr: requests in flight per connection, 1..1024 (default 1)\n"
     "  --direction send|recv    bulk: the client sends (default) or receives\n"
@@ -70,6 +70,23 @@ std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t lo, st
     }
     if (v < lo || v > hi) return std::nullopt;
     return v;
+}
+
+/// "3", "2.5", "0.125": seconds with up to 9 decimals.
+std::optional<Duration> parse_seconds(std::string_view s) {
+    const std::size_t dot = s.find('.');
+    auto whole = parse_uint(s.substr(0, dot), 0, 1'000'000);
+    if (!whole) return std::nullopt;
+    std::int64_t ns = 0;
+    if (dot != std::string_view::npos) {
+        const std::string_view frac = s.substr(dot + 1);
+        if (frac.empty() || frac.size() > 9) return std::nullopt;
+        auto f = parse_uint(frac, 0, 999'999'999);
+        if (!f) return std::nullopt;
+        ns = static_cast<std::int64_t>(*f);
+        for (std::size_t i = frac.size(); i < 9; ++i) ns *= 10;
+    }
+    return Duration::seconds(static_cast<std::int64_t>(*whole)) + Duration::nanos(ns);
 }
 
 struct Parsed {
@@ -118,10 +135,6 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
                                ".." + std::to_string(hi));
             return *n;
         };
-#define PERF_NUM(lo, hi)              \
-    auto r = num(lo, hi);             \
-    if (!r) return Err(r.error());    \
-    const std::uint64_t n = *r
         if (name == "--mode") {
             auto m = parse_mode(v);
             if (!m) return Err("--mode: \"" + v + "\" is not one of bulk, rr, crr, hold, http, iperf");
@@ -139,25 +152,35 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
             if (v != "ustcp" && v != "linux") return Err("--backend: \"" + v + "\" is not ustcp or linux");
             o.backend = v;
         } else if (name == "--conns") {
-            PERF_NUM(1, 1000000);
+            auto r = num(1, 1000000);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.conns = static_cast<std::uint32_t>(n);
-        } else if (name == "--duration") {
-            PERF_NUM(1, 86400);
-            o.spec.duration = Duration::seconds(static_cast<std::int64_t>(n));
-        } else if (name == "--warmup") {
-            PERF_NUM(0, 3600);
-            o.spec.warmup = Duration::seconds(static_cast<std::int64_t>(n));
-        } else if (name == "--interval") {
-            PERF_NUM(1, 3600);
-            o.spec.interval = Duration::seconds(static_cast<std::int64_t>(n));
+        } else if (name == "--duration" || name == "--warmup" || name == "--interval") {
+            // Seconds, with a fraction if wanted: "3", "2.5", "0.25".
+            const std::int64_t lo_ms = name == "--warmup" ? 0 : (name == "--duration" ? 1 : 10);
+            const std::int64_t hi_s = name == "--duration" ? 86400 : 3600;
+            auto d = parse_seconds(v);
+            if (!d || d->as_millis() < lo_ms || *d > Duration::seconds(hi_s)) {
+                return Err(std::string(name) + ": \"" + v + "\" is out of range; expected seconds " +
+                           (lo_ms == 0 ? "0" : lo_ms == 1 ? "0.001" : "0.01") + ".." + std::to_string(hi_s) +
+                           " (e.g. 3 or 2.5)");
+            }
+            (name == "--duration" ? o.spec.duration : name == "--warmup" ? o.spec.warmup : o.spec.interval) = *d;
         } else if (name == "--req-size") {
-            PERF_NUM(1, kMaxMessage);
+            auto r = num(1, kMaxMessage);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.w.req_size = static_cast<std::uint32_t>(n);
         } else if (name == "--resp-size") {
-            PERF_NUM(1, kMaxMessage);
+            auto r = num(1, kMaxMessage);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.w.resp_size = static_cast<std::uint32_t>(n);
         } else if (name == "--depth") {
-            PERF_NUM(1, Workload::kMaxDepth);
+            auto r = num(1, Workload::kMaxDepth);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.w.depth = static_cast<std::uint32_t>(n);
         } else if (name == "--direction") {
             if (v != "send" && v != "recv") return Err("--direction: \"" + v + "\" is not send or recv");
@@ -174,7 +197,9 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
         } else if (name == "--json") {
             o.json = v;
         } else if (name == "--timeout") {
-            PERF_NUM(1, 3600);
+            auto r = num(1, 3600);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.timeout_s = static_cast<std::uint32_t>(n);
         } else if (name == "--wait-for") {
             o.wait_for = v;
@@ -190,7 +215,9 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
             if (!n) return Err("--serve: \"" + v + "\" is not [A.B.C.D:]PORT");
             o.serve = static_cast<std::uint16_t>(*n);
         } else if (name == "--busy-poll") {
-            PERF_NUM(0, 1000000);
+            auto r = num(0, 1000000);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
             o.busy_poll_us = static_cast<std::uint32_t>(n);
         } else if (name == "--http-path") {
             if (v.empty() || v.front() != '/' || v.find_first_of(" \r\n") != std::string::npos) {
@@ -198,7 +225,6 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
             }
             o.http_path = v;
         }
-#undef PERF_NUM
     }
     if (p.help) return p;
     if (o.serve != 0) {
@@ -213,7 +239,8 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
     }
     if (o.w.mode == Mode::Iperf) {
         o.spec.warmup = Duration::zero();  // the iperf server counts every byte from the first
-        o.w.iperf_seconds = static_cast<std::uint32_t>(o.spec.duration.as_nanos() / 1'000'000'000);
+        // The header's -t in whole seconds (rounded up); the client stops at --duration itself.
+        o.w.iperf_seconds = static_cast<std::uint32_t>((o.spec.duration.as_nanos() + 999'999'999) / 1'000'000'000);
     }
     if (o.w.mode == Mode::Http) o.w.http_request = http_request(o.remote.to_string(), o.http_path, o.w.http_close);
     return p;
@@ -314,6 +341,9 @@ public:
 
     void report(std::string& out) const override {
         for (const std::string& err : pool_.first_errors()) out += "perf: error: " + err + "\n";
+        if (pool_.pending_at_end() > 0) {
+            out += "perf: " + std::to_string(pool_.pending_at_end()) + " connect(s) still in progress at the end\n";
+        }
     }
 
 private:

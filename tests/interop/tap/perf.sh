@@ -72,7 +72,7 @@ tap_start "$SERVER" --app http
 linux_run h-ka --mode http --connect "$USTCP_IP:80" --conns 4 && json_check "$WORK/h-ka.json" http_2xx http_non_2xx=0
 linux_run h-close --mode http --http-close --connect "$USTCP_IP:80" --conns 2 &&
     json_check "$WORK/h-close.json" http_2xx http_non_2xx=0
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["connects"] >= d["requests"] > 1, d' \
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["connects"] >= d["requests"] > 1, d' \
     "$WORK/h-close.json" || tap_fail "--http-close: not a connection per request"
 linux_run h-404 --mode http --http-path /nothing-here --connect "$USTCP_IP:80" && json_check "$WORK/h-404.json" http_non_2xx http_2xx=0
 tap_stop
@@ -120,7 +120,7 @@ kill -INT "$LINUX_SRV_PID" 2>/dev/null
 wait "$LINUX_SRV_PID" 2>/dev/null
 LINUX_SRV_PID=
 theirs=$(grep ',' "$WORK/linux-server.log" | head -1 | cut -d, -f8)
-ours=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_sent"])' "$WORK/iperf.json")
+ours=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_sent"])' "$WORK/iperf.json")
 [ -n "$theirs" ] && [ "$theirs" -gt 0 ] || tap_fail "iperf -s reported no bytes: $(cat "$WORK/linux-server.log")"
 [ "$theirs" = "$ours" ] || tap_fail "iperf -s received $theirs bytes, ustcp-perf sent $ours"
 grep -q "^\[  1\] 0.0000-1.0000 sec .* Mbits/sec ([0-9]* bytes)" "$CLIENT_LOG" || tap_fail "no iperf-style interval line"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/interop/tap/perf_linux.sh PERF: ustcp-perf's linux backend against its own --serve twin
-# on loopback (no DPDK, no root): rr (depth 8), crr, bulk send, bulk recv, hold; every JSON
+# on loopback (no DPDK, no root): rr (depth 8), crr, bulk send, bulk recv, hold, fractional
+# seconds; every JSON
 # checked by perf_check.py (fields, count > 0, errors 0); then a malformed header is refused
 # and the server's summary at SIGTERM counts the connections by mode and the refusal.
 set -uo pipefail
@@ -36,6 +37,10 @@ run crr --mode crr --conns 4 && check "$WORK/crr.json" requests
 run bulk --mode bulk --conns 2 && check "$WORK/bulk.json" bytes_sent
 run bulkr --mode bulk --direction recv --conns 2 && check "$WORK/bulkr.json" bytes_received
 run hold --mode hold --conns 50 && check "$WORK/hold.json" established_max established_max=50
+# Fractional seconds (as bench/harness.py passes them): 2.5 s in 0.5 s intervals after 0.5 s of warm-up.
+run frac --mode rr --duration 2.5 --warmup 0.5 --interval 0.5 && check "$WORK/frac.json" requests
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["intervals"]) == 5 and abs(d["measured_s"] - 2.5) < 1e-6 and d["warmup_s"] == 0.5, d' \
+    "$WORK/frac.json" || fail "fractional seconds: $(head -c 600 "$WORK/frac.json")"
 # Malformed: 16 bytes that are not a header.
 printf 'XXXXXXXXXXXXXXXX' | timeout 10 nc -N 127.0.0.1 "$PORT" >/dev/null 2>&1
 for _ in $(seq 50); do grep -q "refused: bad_magic" "$WORK/server.log" && break; sleep 0.1; done
@@ -43,6 +48,6 @@ grep -q "refused: bad_magic" "$WORK/server.log" || fail "the bad header was not 
 kill -TERM "$SRV_PID"
 wait "$SRV_PID" || fail "the server exited with $?"
 SRV_PID=
-grep -Eq "served [0-9]+ connection\(s\) \(bulk 4, rr 4, crr [1-9][0-9]*, hold 50\), [1-9][0-9]* request\(s\), .* 1 refused" \
+grep -Eq "served [0-9]+ connection\(s\) \(bulk 4, rr 5, crr [1-9][0-9]*, hold 50\), [1-9][0-9]* request\(s\), .* 1 refused" \
     "$WORK/server.log" || fail "server summary: $(tail -1 "$WORK/server.log")"
 echo "ok: linux backend against its --serve twin: rr, crr, bulk both ways, hold; a bad header refused"
