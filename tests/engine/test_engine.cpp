@@ -5,6 +5,8 @@
 // the queue that owns the flow, connections freed and every buffer returned at the end.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <thread>
 #include <vector>
@@ -379,6 +381,58 @@ TEST(Engine, TimersComeFromTheWheelAndStatesAreCounted) {
     EXPECT_EQ(tc.segs_out, a.tcp_counters().segs_out);
     EXPECT_EQ(ps.tx_frames, w.pa.stats().tx_frames);
     EXPECT_EQ(a.published().connections.load(), 0u);
+}
+
+TEST(Engine, TimeWaitIsRecycledOldestFirstWhenThePoolRunsLow) {
+    // The client closes first, so every connection it made stays in TIME-WAIT for 2 * MSL
+    // (2 minutes here). With a pool of 8 the ninth connect would find no slot; instead the
+    // oldest TIME-WAIT connections are ended as free slots run below the engine's margin.
+    Wire w(1024);
+    EngineConfig ca = config(kIpA);
+    ca.max_connections = 8;
+    ca.tcp.msl = Duration::seconds(60);
+    Engine a(ca, w.pa, key(1), key(2));
+    Engine b(config(kIpB), w.pb, key(3), key(4));
+    Client client;
+    client.data = "hi";
+    Echo echo;
+    a.set_app(&client);
+    b.set_app(&echo);
+    ASSERT_TRUE(b.listen(7));
+    const auto time_wait = static_cast<std::size_t>(tcp::State::TimeWait);
+    std::vector<std::uint16_t> ports;
+    for (int k = 0; k < 20; ++k) {
+        client.got.clear();
+        client.sent = 0;
+        const std::size_t tw_before = a.states()[time_wait] + a.counters().time_wait_recycled;
+        auto c = a.connect(kIpB, 7);
+        ASSERT_TRUE(c) << "connect " << k;
+        ports.push_back((*c)->tuple().local_port);
+        a.flush(w.now);
+        for (int i = 0; i < 2000 && a.states()[time_wait] + a.counters().time_wait_recycled == tw_before; ++i) {
+            a.poll(w.now);
+            b.poll(w.now);
+            w.now = w.now + Duration::millis(1);
+        }
+        ASSERT_EQ(client.got, "hi") << "connection " << k;
+        EXPECT_LE(a.connections(), 8u);
+    }
+    a.poll(w.now);
+    EXPECT_EQ(a.counters().conn_pool_exhausted, 0u);
+    EXPECT_GE(a.counters().time_wait_recycled, 20u - 8u);
+    EXPECT_GE(a.states()[time_wait], 1u);  // not all of them: only what the margin needs
+    EXPECT_EQ(a.states()[time_wait] + a.counters().time_wait_recycled, 20u);
+    // Oldest first: the connections still in TIME-WAIT are the last ones made.
+    std::vector<std::uint16_t> in_tw;
+    a.for_each_flow_concurrent([&](const FourTuple& t, const FlowInfo& info) {
+        if (info.state.load() == static_cast<std::uint8_t>(tcp::State::TimeWait)) in_tw.push_back(t.local_port);
+    });
+    std::sort(in_tw.begin(), in_tw.end());
+    std::vector<std::uint16_t> newest(ports.end() - static_cast<std::ptrdiff_t>(in_tw.size()), ports.end());
+    std::sort(newest.begin(), newest.end());
+    EXPECT_EQ(in_tw, newest);
+    a.abort_all(w.now);
+    b.abort_all(w.now);
 }
 
 TEST(Engine, ConnectPicksSourcePortsWhoseRepliesReachThisQueue) {

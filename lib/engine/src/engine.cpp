@@ -104,6 +104,12 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
     assert(ifc_.validate().ok());
     free_slots_.reserve(cfg.max_connections);
     for (std::uint32_t i = cfg.max_connections; i-- > 0;) free_slots_.push_back(i);
+    time_wait_.resize(cfg.max_connections);
+    // Keep 1/64 of the pool (two bursts' worth in small pools, but at most a quarter) free of
+    // TIME-WAIT: slots come back a loop after their connection ends (reclaim()), so the
+    // margin absorbs a burst of SYNs.
+    time_wait_low_ = std::max<std::size_t>(cfg.max_connections / 64,
+                                           std::min<std::size_t>(2u * cfg.burst, cfg.max_connections / 4));
     rx_.resize(cfg.burst);
     tx_.resize(std::max<std::size_t>(2u * cfg.burst, tcp::Outbox::kMaxSegments + cfg.burst));
     rx_free_.reserve(cfg.burst);
@@ -172,6 +178,7 @@ tcp::Connection* Engine::new_connection(const FourTuple& t) {
     free_slots_.pop_back();
     auto* c = new (f.storage) tcp::Connection(t);
     f.live = true;
+    ++f.incarnation;
     f.opened = cfg_.clock != nullptr ? cfg_.clock() : now_;
     f.counted = tcp::State::Closed;
     ++states_[static_cast<std::size_t>(tcp::State::Closed)];
@@ -204,6 +211,17 @@ void Engine::rearm(Flow& f) noexcept {
         ++states_[static_cast<std::size_t>(st)];
         f.counted = st;
         f.info.state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
+        if (st == tcp::State::TimeWait) {
+            // The ring holds one entry per slot at most live, but stale ones linger: when
+            // full, the oldest entry goes (that connection just times out as usual).
+            if (time_wait_size_ == time_wait_.size()) {
+                time_wait_head_ = (time_wait_head_ + 1) % time_wait_.size();
+                --time_wait_size_;
+            }
+            const auto slot = static_cast<std::uint32_t>(&f - slots_.get());
+            time_wait_[(time_wait_head_ + time_wait_size_) % time_wait_.size()] = {slot, f.incarnation};
+            ++time_wait_size_;
+        }
     }
     const tcp::ConnStats& s = c.stats();
     f.info.bytes_in.store(s.bytes_in, std::memory_order_relaxed);
@@ -255,6 +273,7 @@ std::uint16_t Engine::poll(Instant now) {
     transmit();
     reap();
     reclaim();
+    recycle_time_wait();
     wake_buffer_waiters();
     if (now_ - last_publish_ >= kPublishEvery) publish();
     return n;
@@ -681,6 +700,30 @@ void Engine::reap() {
         // The slot comes back through reclaim(), once no reader can hold it.
     }
     closed_.clear();
+}
+
+void Engine::recycle_time_wait() {
+    // RFC 9293 §3.10.8 lets TIME-WAIT end early only by timeout; a server that does the
+    // active close on many short connections would otherwise fill its pool with TIME-WAIT
+    // and drop new SYNs. Linux drops TIME-WAIT beyond tcp_max_tw_buckets; we end the oldest
+    // ones while free slots are short (an old duplicate can then reach a new incarnation,
+    // which PAWS and the ISN's clock guard against, as for Linux's recycled buckets).
+    // Slots of connections ended here come back at a later reclaim(): count them as coming.
+    std::size_t ended = 0;
+    while (free_slots_.size() + ended < time_wait_low_ && time_wait_size_ != 0) {
+        const TimeWaitEntry e = time_wait_[time_wait_head_];
+        time_wait_head_ = (time_wait_head_ + 1) % time_wait_.size();
+        --time_wait_size_;
+        Flow& f = slots_[e.slot];
+        if (!f.live || f.incarnation != e.incarnation || f.counted != tcp::State::TimeWait) continue;
+        f.conn().abort(stack_.ctx, now_);  // TIME-WAIT: the TCB goes, nothing is sent
+        ++counters_.time_wait_recycled;
+        ++ended;
+    }
+    if (ended != 0) {
+        transmit();  // delivers the Closed events (onto closed_) and clears the output
+        reap();
+    }
 }
 
 void Engine::reclaim() {

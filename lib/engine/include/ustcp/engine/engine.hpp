@@ -110,6 +110,9 @@ struct EngineCounters {
     std::uint64_t tx_no_route = 0;       ///< no route (off-link, no gateway) or a bad destination
     std::uint64_t tx_no_buffer = 0;      ///< no buffer to hold a segment while resolving
     std::uint64_t conn_pool_exhausted = 0;
+    /// TIME-WAIT connections ended early, oldest first, to keep free slots for new ones
+    /// (the pool ran low; as Linux's tcp_max_tw_buckets, the TIME-WAIT state is dropped).
+    std::uint64_t time_wait_recycled = 0;
     std::uint64_t flow_table_full = 0;   ///< readers held grace periods open: no room for a new flow
     std::uint64_t connections_opened = 0;
     std::uint64_t connections_closed = 0;
@@ -140,11 +143,12 @@ void for_each_counter(const EngineCounters& c, F&& f) {
     f("tx_no_route", c.tx_no_route);
     f("tx_no_buffer", c.tx_no_buffer);
     f("conn_pool_exhausted", c.conn_pool_exhausted);
+    f("time_wait_recycled", c.time_wait_recycled);
     f("flow_table_full", c.flow_table_full);
     f("connections_opened", c.connections_opened);
     f("connections_closed", c.connections_closed);
 }
-static_assert(sizeof(EngineCounters) == 25 * sizeof(std::uint64_t), "for_each_counter lists every field");
+static_assert(sizeof(EngineCounters) == 26 * sizeof(std::uint64_t), "for_each_counter lists every field");
 
 /// Adds each counter of `from` to `into`: for structs of uint64_t counters only (EngineCounters,
 /// tcp::Counters, PortStats), e.g. totals over lcores.
@@ -285,6 +289,7 @@ private:
         FlowInfo info;
         tcp::State counted = tcp::State::Closed;  // the state states_ counts it in
         bool live = false;
+        std::uint32_t incarnation = 0;            // new_connection() counts the slot's TCBs
         Instant opened;                           // new_connection()'s now_
         alignas(tcp::Connection) std::byte storage[sizeof(tcp::Connection)];
         [[nodiscard]] tcp::Connection& conn() noexcept {
@@ -319,6 +324,7 @@ private:
     void assert_owner() noexcept;
     void wake_buffer_waiters();
     void reap();
+    void recycle_time_wait();
     void reclaim();
     void publish();
 
@@ -353,6 +359,17 @@ private:
     ReclaimerRef readers_;
     std::unique_ptr<Flow[]> slots_;
     std::vector<std::uint32_t> free_slots_;
+    // Connections in the order they entered TIME-WAIT (slot, incarnation), a ring of
+    // max_connections entries; an entry whose slot moved on since is skipped. When free
+    // slots run below time_wait_low_ the oldest are ended (recycle_time_wait()).
+    struct TimeWaitEntry {
+        std::uint32_t slot;
+        std::uint32_t incarnation;
+    };
+    std::vector<TimeWaitEntry> time_wait_;
+    std::size_t time_wait_head_ = 0;
+    std::size_t time_wait_size_ = 0;
+    std::size_t time_wait_low_ = 0;
     Flows flows_;
     TimerWheel wheel_;
     std::array<std::uint64_t, tcp::kStateCount> states_{};
