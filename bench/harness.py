@@ -590,7 +590,7 @@ def main():
     p.add_argument("--warmup", type=int, default=1, help="unmeasured seconds before (default 1)")
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of: " + ", ".join(WORKLOADS))
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of: " + ", ".join(SYSTEMS))
-    p.add_argument("--hold", type=int, default=100000, help="connections for hold_conns (default 100000)")
+    p.add_argument("--hold", type=int, default=10000, help="connections for hold_conns (default 10000; the engine pool holds 16384)")
     p.add_argument("--client-cpu", type=int, default=0)
     p.add_argument("--server-cpu", type=int, default=1)
     p.add_argument("--busy-poll-us", type=int, default=50, help="SO_BUSY_POLL for linux_busypoll (default 50)")
