@@ -367,6 +367,10 @@ void ClientPool::tick(Instant now) {
         stopped_ = true;
         return;
     }
+    // Opens are paced: a burst of SYNs at most per tick, so that thousands of connections
+    // (hold) do not overflow the TX ring, the server's SYN backlog or the neighbour queue
+    // all at once and then retransmit in lockstep.
+    std::size_t opens = 0;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         Slot& s = slots_[i];
         if (s.state == State::Connecting && now - s.since > connect_timeout_) {
@@ -375,7 +379,8 @@ void ClientPool::tick(Instant now) {
             drop(i, now, true, Duration::zero());
             continue;
         }
-        if (s.state != State::Idle || now < s.not_before) continue;
+        if (s.state != State::Idle || now < s.not_before || opens == kOpensPerTick) continue;
+        ++opens;
         s.conn.begin(now);
         s.since = now;
         s.state = State::Connecting;

@@ -272,6 +272,9 @@ protected:
 
 class ClientPool {
 public:
+    /// Connects issued per tick at most.
+    static constexpr std::size_t kOpensPerTick = 64;
+
     ClientPool(const ClientEnv& env, Meter& meter, std::size_t conns, PoolBackend& backend, Duration connect_timeout);
     /// Every poll: starts the run at the first call, rolls the meter, opens what is due,
     /// times out slow connects, and closes everything once the run is over.

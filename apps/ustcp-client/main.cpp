@@ -316,16 +316,6 @@ private:
     Instant deadline_{};
 };
 
-void print_lines(std::string_view text) {
-    while (!text.empty()) {
-        const std::size_t nl = text.find('\n');
-        const std::string_view line = text.substr(0, nl);
-        std::printf("ustcp-client: %.*s\n", static_cast<int>(line.size()), line.data());
-        if (nl == std::string_view::npos) break;
-        text.remove_prefix(nl + 1);
-    }
-}
-
 int run_client(const config::StackConfig& sc, const ClientOptions& o) {
     auto rt = dpdk::Launcher::create(sc);
     if (!rt) {
@@ -333,7 +323,7 @@ int run_client(const config::StackConfig& sc, const ClientOptions& o) {
         return 1;
     }
     dpdk::Launcher& l = **rt;
-    print_lines(l.describe());
+    dpdk::print_lines("ustcp-client", l.describe());
     std::printf("ustcp-client: %u connection(s) to %s:%u, %llu bytes each, over %zu worker lcore(s)%s%s\n", o.conns,
                 o.remote.to_string().c_str(), o.port, static_cast<unsigned long long>(o.bytes), l.worker_count(),
                 o.wait_for.empty() ? "" : "; waiting for ", o.wait_for.c_str());

@@ -396,16 +396,6 @@ private:
     Instant next_check_{};
 };
 
-void print_lines(std::string_view text) {
-    while (!text.empty()) {
-        const std::size_t nl = text.find('\n');
-        const std::string_view line = text.substr(0, nl);
-        std::printf("ustcp-perf: %.*s\n", static_cast<int>(line.size()), line.data());
-        if (nl == std::string_view::npos) break;
-        text.remove_prefix(nl + 1);
-    }
-}
-
 int run_ustcp(const config::StackConfig& sc, const Options& o) {
     auto rt = dpdk::Launcher::create(sc);
     if (!rt) {
@@ -413,7 +403,7 @@ int run_ustcp(const config::StackConfig& sc, const Options& o) {
         return 1;
     }
     dpdk::Launcher& l = **rt;
-    print_lines(l.describe());
+    dpdk::print_lines("ustcp-perf", l.describe());
     std::vector<std::unique_ptr<IntervalLog>> logs;
     std::vector<const IntervalLog*> views;
     for (std::size_t w = 0; w < l.worker_count(); ++w) {

@@ -87,17 +87,6 @@ private:
     std::unordered_map<tcp::Connection*, tcp::BufRef> held_;
 };
 
-void print_lines(std::string_view text) {
-    // Each line of a multi-line description with the program's prefix.
-    while (!text.empty()) {
-        const std::size_t nl = text.find('\n');
-        const std::string_view line = text.substr(0, nl);
-        std::printf("ustcp-server: %.*s\n", static_cast<int>(line.size()), line.data());
-        if (nl == std::string_view::npos) break;
-        text.remove_prefix(nl + 1);
-    }
-}
-
 /// Takes -i/--interactive out of the arguments after `--` (lib/config does not know it).
 bool take_interactive(int& argc, char** argv) {
     bool found = false;
@@ -121,7 +110,7 @@ int serve(const config::StackConfig& sc, const std::vector<std::string>& eal_add
         return 1;
     }
     dpdk::Launcher& l = **rt;
-    print_lines(l.describe());
+    dpdk::print_lines("ustcp-server", l.describe());
     for (const auto& a : eal_added) std::printf("ustcp-server: EAL %s (added)\n", a.c_str());
 
     // --pcap: after the ports exist (rte_pcapng writes their interface blocks), before the workers run.

@@ -793,4 +793,15 @@ std::string Launcher::describe() const {
     return out;
 }
 
+void print_lines(std::string_view program, std::string_view text) {
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        std::printf("%.*s: %.*s\n", static_cast<int>(program.size()), program.data(), static_cast<int>(line.size()),
+                    line.data());
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+}
+
 }  // namespace ustcp::dpdk

@@ -38,6 +38,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ustcp/base/result.hpp"
@@ -136,5 +137,8 @@ private:
     std::atomic<unsigned> stats_req_{0};
     friend struct Impl;
 };
+
+/// Prints each line of `text` (describe(), a report) to stdout as "PROGRAM: line".
+void print_lines(std::string_view program, std::string_view text);
 
 }  // namespace ustcp::dpdk
