@@ -24,6 +24,7 @@
 
 #include <unistd.h>
 
+#include "ustcp/base/parse.hpp"
 #include "ustcp/config/load.hpp"
 #include "ustcp/dpdk/launcher.hpp"
 #include "ustcp/dpdk/runtime.hpp"
@@ -49,17 +50,6 @@ constexpr std::string_view kClientHelp =
     "  --bytes B                bytes sent on each, 0..2^40 (default 1048576)\n"
     "  --timeout SECONDS        fail what is still running after this long, 1..86400 (default 60)\n"
     "  --wait-for FILE          connect once FILE exists\n";
-
-std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t lo, std::uint64_t hi) {
-    if (s.empty() || s.size() > 15) return std::nullopt;
-    std::uint64_t v = 0;
-    for (char ch : s) {
-        if (ch < '0' || ch > '9') return std::nullopt;
-        v = v * 10 + static_cast<std::uint64_t>(ch - '0');
-    }
-    if (v < lo || v > hi) return std::nullopt;
-    return v;
-}
 
 /// Takes the client's flags out of argv (argv[0] stays); the rest is lib/config's.
 Result<ClientOptions, std::string> take_client_flags(int argc, char** argv, std::vector<char*>& rest, bool& help) {

@@ -26,6 +26,7 @@
 
 #include "options.hpp"
 #include "report.hpp"
+#include "ustcp/base/parse.hpp"
 #include "ustcp/config/load.hpp"
 #include "ustcp/dpdk/launcher.hpp"
 #include "ustcp/dpdk/runtime.hpp"
@@ -60,17 +61,6 @@ constexpr std::string_view kHelp =
     "Output: one line per interval (`[ 1.0s] 812345 req/s p50 1.1us p99 2.3us`; bulk/iperf Gbit/s,\n"
     "crr conn/s, hold established), then `summary:` and `latency:` lines. Exit status: 0 when the run\n"
     "completed (errors are counted, not fatal), 1 on a failure to run, 2 on bad flags.\n";
-
-std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t lo, std::uint64_t hi) {
-    if (s.empty() || s.size() > 15) return std::nullopt;
-    std::uint64_t v = 0;
-    for (char ch : s) {
-        if (ch < '0' || ch > '9') return std::nullopt;
-        v = v * 10 + static_cast<std::uint64_t>(ch - '0');
-    }
-    if (v < lo || v > hi) return std::nullopt;
-    return v;
-}
 
 /// "3", "2.5", "0.125": seconds with up to 9 decimals.
 std::optional<Duration> parse_seconds(std::string_view s) {

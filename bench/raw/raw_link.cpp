@@ -4,7 +4,8 @@
 // The raw limit of a DPDK link, with no stack on it: what bench/run.sh puts beside ustcp and
 // Linux. One port (the first ethdev EAL made, e.g. --vdev=net_memif0,role=client,...), one
 // queue pair, one lcore (the main one), frames of --size bytes (Ethernet header included, no
-// FCS: 64 and 1514 are the usual sizes).
+// FCS: 64 and 1514 are the usual sizes). As ustcp-server, it adds --no-pci (unless devices are
+// named) and its own --file-prefix when they are not given (dpdk::start_eal).
 //
 //   reflect   sends every frame it receives straight back (the ping-pong peer);
 //   pingpong  one frame in flight: send, spin until it comes back, record the round trip;
@@ -42,6 +43,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ustcp/dpdk/runtime.hpp"
 
 namespace {
 
@@ -368,15 +371,14 @@ void report(const Options& o, const Report& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int used = rte_eal_init(argc, argv);
-    if (used < 0) {
-        std::fprintf(stderr, "ustcp-raw-link: EAL init failed: %s\n", rte_strerror(rte_errno));
+    // The project's EAL rules: --no-pci unless devices were named, a private --file-prefix.
+    auto eal = ustcp::dpdk::start_eal(argc, argv);
+    if (!eal) {
+        std::fprintf(stderr, "ustcp-raw-link: EAL init failed: %s\n", eal.error().c_str());
         return 1;
     }
-    // After EAL's own arguments: an optional "--", then ours.
-    int first = used + 1;
-    if (first < argc && std::string_view(argv[first]) == "--") ++first;
-    const Options o = parse(argc - first, argv + first);
+    // app_argv[0] is the program; ours follow.
+    const Options o = parse(eal->app_argc - 1, eal->app_argv + 1);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
 
@@ -405,6 +407,6 @@ int main(int argc, char** argv) {
         rte_eth_dev_stop(l.port);
         rte_eth_dev_close(l.port);
     }
-    rte_eal_cleanup();
+    ustcp::dpdk::stop_eal();
     return rc;
 }
