@@ -77,6 +77,39 @@ TEST_F(Trace, RecordsTheHeadOfEachFrameInOrder) {
     for (rte_mbuf* b : m) rte_pktmbuf_free(b);  // the ring copies: the frames stay the caller's
 }
 
+// `trace off` is the last word: frames recorded before it but not yet printed are not printed
+// after it, nor after the next `trace on`.
+TEST_F(Trace, OffHidesWhatTheEndedSessionLeftInTheRing) {
+    TraceRing ring;
+    ring.enable(true);
+    rte_mbuf* m[2] = {frame(60, 1), frame(60, 2)};
+    ring.push(m, 1, false);
+    ring.enable(false);
+    EXPECT_FALSE(ring.enabled());
+    TraceRing::Record r;
+    EXPECT_FALSE(ring.pop(r));
+    ring.push(m, 1, false);  // off: not recorded
+    ring.enable(true);
+    ring.enable(true);  // idempotent: the same session
+    EXPECT_FALSE(ring.pop(r));
+    ring.push(m + 1, 1, true);
+    ring.enable(true);
+    ASSERT_TRUE(ring.pop(r));
+    std::uint32_t seq = 0;
+    std::memcpy(&seq, r.bytes.data(), sizeof seq);
+    EXPECT_EQ(seq, 2u);
+    EXPECT_TRUE(r.out);
+    EXPECT_FALSE(ring.pop(r));
+    // The records skipped free their slots: a full ring, ended, takes a whole ring's worth again.
+    for (std::uint32_t i = 0; i < TraceRing::kSlots; ++i) ring.push(m, 1, false);
+    ring.enable(false);
+    EXPECT_FALSE(ring.pop(r));
+    ring.enable(true);
+    for (std::uint32_t i = 0; i < TraceRing::kSlots; ++i) ring.push(m, 1, false);
+    EXPECT_EQ(ring.dropped(), 0u);
+    for (rte_mbuf* b : m) rte_pktmbuf_free(b);
+}
+
 TEST_F(Trace, AFullRingDropsAndCountsInsteadOfWaiting) {
     TraceRing ring;
     ring.enable(true);
