@@ -19,6 +19,7 @@
 #include "ustcp/dpdk/telemetry.hpp"
 #include "ustcp/engine/engine.hpp"
 #include "ustcp/engine/sim_port.hpp"
+#include "ustcp/sim/fault_port.hpp"
 #include "ustcp/wire/ethernet.hpp"
 #include "ustcp/wire/ipv4.hpp"
 
@@ -197,6 +198,64 @@ TEST(Telemetry, ServesStatsAndConnectionsOverTheSocket) {
         EXPECT_GT(replies.load(), 0);
         tel.stop();
         EXPECT_EQ(client.ask("/ustcp/stats").find("\"lcores\":[1"), std::string::npos);  // forgotten
+        a.abort_all(now);
+        b.abort_all(now);
+    }
+    EXPECT_EQ(pool_a.in_use(), 0u);
+    EXPECT_EQ(pool_b.in_use(), 0u);
+}
+
+// `fault`: the FaultPorts' counters come out under "faults", by direction, the same numbers
+// the port itself counts (published at each rx_burst); without a FaultPort there is no such
+// dict.
+TEST(Telemetry, ServesTheFaultPortsCounters) {
+    ASSERT_TRUE(start_eal_with_telemetry());
+    dpdk::Telemetry tel;
+    tcp::HeapBuffers pool_a(2048, 2048);
+    tcp::HeapBuffers pool_b(2048, 2048);
+    SimPort pa(kMacA, pool_a);
+    SimPort pb(kMacB, pool_b);
+    SimPort::link(pa, pb);
+    Instant now = Instant::from_nanos(1'000'000'000);
+    auto faults = sim::parse_port_faults("rx:loss=20%,seed=4;tx:dup=10%,seed=5");
+    ASSERT_TRUE(faults) << faults.error();
+    sim::FaultPort fa(pa, *faults, [&] { return now; });
+    {
+        Engine a(config(kIpA, tel), fa, tcp::SipKey::from_words(1, 2), tcp::SipKey::from_words(3, 4));
+        Engine b(config(kIpB, tel), pb, tcp::SipKey::from_words(5, 6), tcp::SipKey::from_words(7, 8));
+        Nothing app;
+        b.set_app(&app);
+        ASSERT_TRUE(b.listen(7));
+        tel.add(1, a, 0, &fa);
+        tel.add(2, b);
+        ASSERT_TRUE(tel.start());
+        for (int i = 0; i < 50; ++i) ASSERT_TRUE(a.connect(kIpB, 7));
+        run_until(a, b, now, [&] { return b.states()[static_cast<std::size_t>(tcp::State::Established)] == 50; });
+        engine::RxFrame none[1];
+        ASSERT_EQ(fa.rx_burst(none, 0), 0u);  // publishes what the last tx_burst counted
+        const sim::FaultCounters rx = fa.rx_counters();
+        const sim::FaultCounters tx = fa.tx_counters();
+        ASSERT_GT(rx.lost, 0u);
+        ASSERT_GT(tx.duplicated, 0u);
+
+        TelClient client;
+        ASSERT_TRUE(client.ok());
+        const std::string all = client.ask("/ustcp/stats");
+        EXPECT_NE(all.find("\"faults\":{"), std::string::npos) << all;
+        EXPECT_NE(all.find("\"rx_frames\":" + std::to_string(rx.frames) + ","), std::string::npos) << all;
+        EXPECT_NE(all.find("\"rx_lost\":" + std::to_string(rx.lost) + ","), std::string::npos) << all;
+        EXPECT_NE(all.find("\"tx_duplicated\":" + std::to_string(tx.duplicated) + ","), std::string::npos) << all;
+        EXPECT_NE(all.find("\"tx_lost\":0,"), std::string::npos) << all;
+        EXPECT_EQ(client.ask("/ustcp/stats,2").find("\"faults\""), std::string::npos);  // b has none
+        const dpdk::StatsSnapshot lane = tel.read_lane(0);
+        EXPECT_TRUE(lane.faults);
+        EXPECT_EQ(lane.fault_rx, rx);
+        EXPECT_EQ(lane.fault_tx, tx);
+        EXPECT_FALSE(tel.read_lane(1).faults);
+        // since(): what changed after a baseline.
+        const dpdk::StatsSnapshot d = dpdk::since(lane, lane);
+        EXPECT_EQ(d.fault_rx, sim::FaultCounters{});
+        tel.stop();
         a.abort_all(now);
         b.abort_all(now);
     }

@@ -99,6 +99,10 @@ std::string stats_block(const std::string& title, const StatsSnapshot& s) {
     drops_into(out, "neighbour_", s.neigh,
                [](std::size_t i) { return ip::to_string(static_cast<ip::NeighborDrop>(i)); });
     out += "\n";
+    if (s.faults) {
+        counters_line(out, "faults rx", s.fault_rx);
+        counters_line(out, "faults tx", s.fault_tx);
+    }
     return out;
 }
 
@@ -193,18 +197,8 @@ struct Console::Impl {
         for (std::size_t i = 0; i < lanes.size(); ++i) {
             const StatsSnapshot s = lane_now(i);
             StatsSnapshot& b = by_lcore[lanes[i].lcore];
-            for (StatsSnapshot* t : {&b, &total}) {
-                // Sums of differences: add the lane's snapshot word by word.
-                engine::add_counters(t->ec, s.ec);
-                engine::add_counters(t->tc, s.tc);
-                engine::add_counters(t->ps, s.ps);
-                for (std::size_t k = 0; k < s.states.size(); ++k) t->states[k] += s.states[k];
-                for (std::size_t k = 0; k < s.ipv4.size(); ++k) t->ipv4[k] += s.ipv4[k];
-                for (std::size_t k = 0; k < s.arp.size(); ++k) t->arp[k] += s.arp[k];
-                for (std::size_t k = 0; k < s.icmp.size(); ++k) t->icmp[k] += s.icmp[k];
-                for (std::size_t k = 0; k < s.neigh.size(); ++k) t->neigh[k] += s.neigh[k];
-                t->connections += s.connections;
-            }
+            add_snapshot(b, s);
+            add_snapshot(total, s);
         }
         std::string out;
         for (const auto& [lc, s] : by_lcore) out += stats_block("lcore " + std::to_string(lc), s);

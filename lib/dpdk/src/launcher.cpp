@@ -454,7 +454,7 @@ Result<void, std::string> Launcher::Impl::make_engines() {
                            " is not a usable interface (" + std::string(ip::to_string(ok.error())) + ")");
             }
             er.engine = std::make_unique<engine::Engine>(ec, *er.port_if, isn_key, cookie_key);
-            telemetry.add(w.lcore, *er.engine, i);
+            telemetry.add(w.lcore, *er.engine, i, er.fport.get());
         }
     }
     return {};

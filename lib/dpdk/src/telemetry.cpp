@@ -83,6 +83,26 @@ void add_published(StatsSnapshot& into, const engine::PublishedStats& p) noexcep
     into.connections += p.connections.load(std::memory_order_relaxed);
 }
 
+void add_faults(StatsSnapshot& into, const sim::FaultPort::Published& f) noexcept {
+    engine::add_counters(into.fault_rx, f.rx);
+    engine::add_counters(into.fault_tx, f.tx);
+    into.fault_no_buffer += f.no_buffer;
+    into.faults = true;
+}
+
+void add_snapshot(StatsSnapshot& into, const StatsSnapshot& s) noexcept {
+    engine::add_counters(into.ec, s.ec);
+    engine::add_counters(into.tc, s.tc);
+    engine::add_counters(into.ps, s.ps);
+    for (std::size_t k = 0; k < s.states.size(); ++k) into.states[k] += s.states[k];
+    for (std::size_t k = 0; k < s.ipv4.size(); ++k) into.ipv4[k] += s.ipv4[k];
+    for (std::size_t k = 0; k < s.arp.size(); ++k) into.arp[k] += s.arp[k];
+    for (std::size_t k = 0; k < s.icmp.size(); ++k) into.icmp[k] += s.icmp[k];
+    for (std::size_t k = 0; k < s.neigh.size(); ++k) into.neigh[k] += s.neigh[k];
+    into.connections += s.connections;
+    if (s.faults) add_faults(into, sim::FaultPort::Published{s.fault_rx, s.fault_tx, s.fault_no_buffer});
+}
+
 namespace {
 /// a -= b word by word, for the all-u64 counter structs.
 template <class T>
@@ -106,6 +126,9 @@ StatsSnapshot since(const StatsSnapshot& a, const StatsSnapshot& b) noexcept {
     sub_words(d.arp, b.arp);
     sub_words(d.icmp, b.icmp);
     sub_words(d.neigh, b.neigh);
+    sub_words(d.fault_rx, b.fault_rx);
+    sub_words(d.fault_tx, b.fault_tx);
+    d.fault_no_buffer -= b.fault_no_buffer;
     return d;
 }
 
@@ -131,8 +154,10 @@ struct TelemetryCommands {
             if (only && *only != l.lcore) continue;
             found = true;
             add_published(tot, l.engine->published());
+            if (l.faults != nullptr) add_faults(tot, l.faults->published());
         }
-        const auto& [ec, tc, ps, states, ipv4, arp, icmp, neigh, conns] = tot;
+        const auto& [ec, tc, ps, states, ipv4, arp, icmp, neigh, conns, fault_rx, fault_tx, fault_no_buffer, faults] =
+            tot;
         if (!found) {
             if (lcores != nullptr) rte_tel_data_free(lcores);
             return -EINVAL;
@@ -160,6 +185,20 @@ struct TelemetryCommands {
             add_drops(dr, "neighbour_", neigh,
                       [](std::size_t i) { return ip::to_string(static_cast<ip::NeighborDrop>(i)); });
             add_child(d, "drops", dr);
+        }
+        // lib/sim's faults by direction: "rx_lost", "tx_duplicated", ..., "no_buffer".
+        rte_tel_data* fd = faults ? rte_tel_data_alloc() : nullptr;
+        if (fd != nullptr) {
+            rte_tel_data_start_dict(fd);
+            for (const auto& [dir, c] : {std::pair{"rx_", &fault_rx}, std::pair{"tx_", &fault_tx}}) {
+                for_each_counter(*c, [&, dir = dir](const char* name, std::uint64_t v) {
+                    std::string_view n(name);
+                    if (n.starts_with("fault_")) n.remove_prefix(6);
+                    rte_tel_data_add_dict_u64(fd, (dir + std::string(n)).c_str(), v);
+                });
+            }
+            rte_tel_data_add_dict_u64(fd, "no_buffer", fault_no_buffer);
+            add_child(d, "faults", fd);
         }
         return 0;
     }
@@ -222,9 +261,9 @@ Telemetry::~Telemetry() {
     if (rcu_) rcu_->unregister_reader(0);
 }
 
-void Telemetry::add(unsigned lcore, const engine::Engine& e, std::size_t port) {
+void Telemetry::add(unsigned lcore, const engine::Engine& e, std::size_t port, const sim::FaultPort* faults) {
     std::lock_guard<std::mutex> g(TelemetryCommands::mu);
-    lanes_.push_back(Lane{lcore, &e, port});
+    lanes_.push_back(Lane{lcore, &e, port, faults});
 }
 
 std::vector<Telemetry::Lane> Telemetry::lanes() const {
@@ -235,7 +274,10 @@ std::vector<Telemetry::Lane> Telemetry::lanes() const {
 StatsSnapshot Telemetry::read_lane(std::size_t lane) const {
     std::lock_guard<std::mutex> g(TelemetryCommands::mu);
     StatsSnapshot s;
-    if (lane < lanes_.size()) add_published(s, lanes_[lane].engine->published());
+    if (lane < lanes_.size()) {
+        add_published(s, lanes_[lane].engine->published());
+        if (lanes_[lane].faults != nullptr) add_faults(s, lanes_[lane].faults->published());
+    }
     return s;
 }
 

@@ -32,6 +32,21 @@ txf=$(grep "^lcore .*: fault " "$SERVER_LOG" | tail -1 | grep -o "tx [0-9]* fram
 [ -n "$lost" ] && [ "$lost" -gt 0 ] || tap_fail "no RX losses counted: $(grep ': fault ' "$SERVER_LOG" | tail -1)"
 [ "$txf" = 0 ] || tap_fail "TX faults counted without TX faults: $txf frames"
 echo "ok: $lost frames lost on RX by the fault port, counted in the stats"
+# The same counters through DPDK's telemetry socket (/ustcp/stats "faults").
+command -v dpdk-telemetry.py >/dev/null || tap_fail "dpdk-telemetry.py not found (dpdk package)"
+echo /ustcp/stats | dpdk-telemetry.py -f "$NS" >"$WORK/telemetry.out" 2>&1 ||
+    tap_fail "dpdk-telemetry.py failed: $(cat "$WORK/telemetry.out")"
+/usr/bin/python3 - "$WORK/telemetry.out" "$lost" <<'EOF' || tap_fail "telemetry faults: $(head -c 3000 "$WORK/telemetry.out")"
+import json, sys
+text = open(sys.argv[1]).read()
+stats = json.JSONDecoder().raw_decode(text, text.index("{"))[0]["/ustcp/stats"]
+f = stats["faults"]
+# Frames keep arriving after the stats print (the kernel's IPv6 chatter): at least as many.
+assert f["rx_lost"] >= int(sys.argv[2]) > 0, f
+assert f["rx_frames"] > f["rx_lost"] and f["tx_frames"] == 0 and f["tx_lost"] == 0, f
+assert f["rx_delivered"] == f["rx_frames"] - f["rx_lost"], f
+EOF
+echo "ok: the fault counters in /ustcp/stats (telemetry)"
 tap_stop
 echo "ok: clean shutdown, every mbuf returned"
 

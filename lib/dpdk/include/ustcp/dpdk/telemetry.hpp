@@ -3,7 +3,8 @@
 // reads them from a running ustcp-server:
 //
 //   /ustcp/stats            totals over every lcore: engine, tcp and port counters,
-//                           connections by state, and the list of lcores
+//                           connections by state, the list of lcores, and with `fault`
+//                           the FaultPorts' counters ("faults": rx_lost, tx_duplicated...)
 //   /ustcp/stats,LCORE      the same for one lcore
 //   /ustcp/conns,LCORE[,N]  that lcore's connections from the N-th on, each under its index
 //                           ("17": {"local", "remote", "state", bytes...}); at most kConnsPerReply
@@ -37,6 +38,7 @@
 #include "ustcp/dpdk/rcu.hpp"
 #include "ustcp/engine/engine.hpp"
 #include "ustcp/engine/reclaim.hpp"
+#include "ustcp/sim/fault_port.hpp"
 
 namespace ustcp::dpdk {
 
@@ -52,10 +54,19 @@ struct StatsSnapshot {
     std::array<std::uint64_t, ip::kIcmpDropCount> icmp{};
     std::array<std::uint64_t, ip::kNeighborDropCount> neigh{};
     std::uint64_t connections = 0;
+    /// lib/sim's FaultPort counters (the `fault` key), summed over the lanes that have one.
+    sim::FaultCounters fault_rx{};
+    sim::FaultCounters fault_tx{};
+    std::uint64_t fault_no_buffer = 0;
+    bool faults = false;  ///< some lane summed here has a FaultPort
 };
 
 /// Adds one engine's published counters to `into` (any thread).
 void add_published(StatsSnapshot& into, const engine::PublishedStats& p) noexcept;
+/// Adds a FaultPort's published counters to `into` (any thread).
+void add_faults(StatsSnapshot& into, const sim::FaultPort::Published& f) noexcept;
+/// Adds every counter and gauge of `s` to `into`.
+void add_snapshot(StatsSnapshot& into, const StatsSnapshot& s) noexcept;
 /// `a` minus `b`, counter by counter (the gauges are `a`'s): what changed since a baseline.
 [[nodiscard]] StatsSnapshot since(const StatsSnapshot& a, const StatsSnapshot& b) noexcept;
 
@@ -71,8 +82,9 @@ public:
 
     /// The grace periods every engine's flow table must use (EngineConfig::readers).
     [[nodiscard]] engine::ReclaimerRef readers() noexcept { return engine::ReclaimerRef(*rcu_); }
-    /// An engine on `lcore` serving config port `port`; it must stay alive until stop().
-    void add(unsigned lcore, const engine::Engine& e, std::size_t port = 0);
+    /// An engine on `lcore` serving config port `port`, over `faults` when the port has
+    /// them; both must stay alive until stop().
+    void add(unsigned lcore, const engine::Engine& e, std::size_t port = 0, const sim::FaultPort* faults = nullptr);
     /// Registers the commands (once per process; later calls only publish the new engines).
     /// Errors: rte_telemetry's, or telemetry disabled (--no-telemetry).
     Result<void, std::string> start();
@@ -83,6 +95,7 @@ public:
         unsigned lcore;
         const engine::Engine* engine;
         std::size_t port;
+        const sim::FaultPort* faults = nullptr;
     };
 
     // The reading side shared by the telemetry commands and the console (any thread; they

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -62,7 +63,19 @@ public:
     /// Frames held (delayed) now.
     [[nodiscard]] std::size_t held() const noexcept { return rx_line_.size() + tx_line_.size(); }
 
+    /// The counters above as of the last rx_burst() (which the engine calls every loop),
+    /// for another thread (telemetry): each word as of some rx_burst().
+    struct Published {
+        FaultCounters rx{};
+        FaultCounters tx{};
+        std::uint64_t no_buffer = 0;
+    };
+    [[nodiscard]] Published published() const noexcept;
+
 private:
+    static constexpr std::size_t kWords = sizeof(FaultCounters) / sizeof(std::uint64_t);
+    std::uint16_t receive(engine::RxFrame* out, std::uint16_t max) noexcept;
+    void publish() noexcept;
     void release_tx(Instant now) noexcept;
 
     engine::Port& inner_;
@@ -75,6 +88,7 @@ private:
     std::vector<engine::TxFrame> tx_out_;
     std::uint64_t no_buffer_ = 0;
     FaultCounters none_{};
+    std::array<std::atomic<std::uint64_t>, 2 * kWords + 1> published_{};  // rx, tx, no_buffer
 };
 
 }  // namespace ustcp::sim
