@@ -466,6 +466,33 @@ TEST(Rack, RetransmissionReplacesTheSendTimeAndAmbiguousAcksGiveNoSample) {
     EXPECT_EQ(r.rtt(), ms(20));
 }
 
+// One poll, one `now`: new data, then a retransmission of older bytes, both in the same tick.
+// The retransmission was sent after the new data, so a SACK of the new data says nothing
+// about it, however long the next ACK takes (RACK_sent_after's tie-break by sequence number
+// would say it was sent before; the log breaks ties by send order instead).
+TEST(Rack, ARetransmissionInTheSameTickAsNewDataIsNotSentBeforeIt) {
+    Rack r;
+    const Instant t0 = Instant::from_nanos(1'000'000'000);
+    r.on_send(SeqNum(0), SeqNum(100), t0, false);
+    r.on_send(SeqNum(100), SeqNum(200), t0, false);  // coalesced with the first
+    r.on_delivered(SeqNum(100), SeqNum(200), t0 + ms(10));
+    std::vector<SeqRange> lost;
+    const auto mark = [&](SeqNum l, SeqNum rr) { lost.push_back({l, rr}); };
+    (void)r.detect_loss(t0 + ms(20), Duration::zero(), true, false, mark);
+    ASSERT_EQ(lost.size(), 1u);  // 0..100 went before 100..200 and is overdue
+    const Instant t1 = t0 + ms(20);
+    r.on_send(SeqNum(200), SeqNum(300), t1, false);  // new data
+    r.on_send(SeqNum(0), SeqNum(100), t1, true);     // then the retransmission, same tick
+    EXPECT_EQ(r.entry(r.entries() - 2).ts, r.entry(r.entries() - 1).ts);
+    EXPECT_LT(r.entry(r.entries() - 2).order, r.entry(r.entries() - 1).order);
+    // 200..300 is SACKed; a long stall follows (the process was descheduled).
+    r.on_delivered(SeqNum(200), SeqNum(300), t1 + ms(10));
+    lost.clear();
+    EXPECT_EQ(r.detect_loss(t1 + ms(100), Duration::zero(), true, false, mark), Duration::zero());
+    EXPECT_TRUE(lost.empty()) << "the retransmission was marked lost by data sent before it";
+    EXPECT_EQ(r.entries(), 1u);
+}
+
 // A segment delayed by less than the reordering window is not retransmitted once reordering
 // has been seen: RACK waits for it.
 TEST_F(Sack, RackToleratesReorderingWithinTheWindow) {

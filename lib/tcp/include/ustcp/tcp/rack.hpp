@@ -10,7 +10,10 @@
 //   if (wait > 0) reorder_deadline = now + wait;              // RFC 8985 §6.3
 //
 // The log: one entry per transmission in send order ([left, right), xmit_ts,
-// retransmitted). Contiguous sends of one kind within kCoalesce are one entry
+// retransmitted, and a send counter). Sends in the same tick are ordered by that counter,
+// and only within one entry by sequence number as RACK_sent_after's tie-break has it: the
+// engine gives every segment of one poll the same `now`, and a retransmission sent after new
+// data would pass for sent before it by sequence alone, and be marked lost again. Contiguous sends of one kind within kCoalesce are one entry
 // (stamped with the later time: a range can only look younger, never older, so
 // coalescing never makes a segment lost sooner). A retransmission replaces what
 // the log held for its bytes. When kLog entries are used, the oldest is
@@ -39,22 +42,25 @@ public:
         SeqNum right;
         Instant ts;
         bool rexmit = false;
+        std::uint32_t order = 0;  ///< send counter at its (latest) send: ties of `ts` broken by it
     };
 
     /// [l, r) was sent at `now` (a retransmission when `rexmit`).
     void on_send(SeqNum l, SeqNum r, Instant now, bool rexmit) noexcept {
         if (!(l < r)) return;
+        const std::uint32_t order = ++sends_;
         if (rexmit) erase_range(l, r);
         if (n_ > 0) {
             Sent& last = log_[n_ - 1];
             if (last.right == l && last.rexmit == rexmit && now - last.ts <= kCoalesce) {
                 last.right = r;
                 last.ts = now;
+                last.order = order;
                 return;
             }
         }
         if (n_ == kLog) erase_at(0);
-        log_[n_++] = Sent{l, r, now, rexmit};
+        log_[n_++] = Sent{l, r, now, rexmit, order};
     }
 
     /// RFC 8985 §6.2 steps 1-3 for the bytes [l, r) this ACK delivered (cumulatively or by
@@ -76,8 +82,9 @@ public:
                 if (!have_rtt_ || rtt < min_rtt_) min_rtt_ = rtt;
                 have_rtt_ = true;
                 const SeqNum end = e.right < r ? e.right : r;  // of the part delivered
-                if (!have_xmit_ || sent_after(e.ts, end, xmit_ts_, end_seq_)) {
+                if (!have_xmit_ || sent_after(e.ts, e.order, end, xmit_ts_, xmit_order_, end_seq_)) {
                     xmit_ts_ = e.ts;
+                    xmit_order_ = e.order;
                     end_seq_ = end;
                     rtt_ = rtt;
                     have_xmit_ = true;
@@ -95,7 +102,7 @@ public:
                 continue;
             }
             if (e.left < l && r < e.right) {  // delivered in the middle: keep both ends
-                const Sent hi{r, e.right, e.ts, e.rexmit};
+                const Sent hi{r, e.right, e.ts, e.rexmit, e.order};
                 e.right = l;
                 ++i;
                 if (n_ < kLog) {  // else the upper part is forgotten (left to IsLost and the RTO)
@@ -132,7 +139,7 @@ public:
         Duration wait = Duration::zero();
         for (std::size_t i = 0; i < n_;) {
             const Sent& e = log_[i];
-            if (!sent_after(xmit_ts_, end_seq_, e.ts, e.right)) {
+            if (!sent_after(xmit_ts_, xmit_order_, end_seq_, e.ts, e.order, e.right)) {
                 ++i;
                 continue;
             }
@@ -173,9 +180,13 @@ public:
     [[nodiscard]] std::uint8_t reo_wnd_mult() const noexcept { return reo_wnd_mult_; }
 
 private:
-    /// RFC 8985 §6.2 RACK_sent_after(t1, seq1, t2, seq2).
-    static bool sent_after(Instant t1, SeqNum seq1, Instant t2, SeqNum seq2) noexcept {
-        return t1 > t2 || (t1 == t2 && seq2 < seq1);
+    /// RFC 8985 §6.2 RACK_sent_after(t1, seq1, t2, seq2), ties of time broken by the send
+    /// counter (wrapping compare), and only then, inside one coalesced entry, by sequence.
+    static bool sent_after(Instant t1, std::uint32_t o1, SeqNum seq1, Instant t2, std::uint32_t o2,
+                           SeqNum seq2) noexcept {
+        if (t1 != t2) return t1 > t2;
+        if (o1 != o2) return static_cast<std::int32_t>(o1 - o2) > 0;
+        return seq2 < seq1;
     }
     void erase_at(std::size_t i) noexcept {
         for (std::size_t k = i; k + 1 < n_; ++k) log_[k] = log_[k + 1];
@@ -203,7 +214,7 @@ private:
                 continue;
             }
             if (e.left < l && r < e.right) {
-                const Sent hi{r, e.right, e.ts, e.rexmit};
+                const Sent hi{r, e.right, e.ts, e.rexmit, e.order};
                 e.right = l;
                 if (n_ < kLog) {
                     for (std::size_t k = n_; k > i + 1; --k) log_[k] = log_[k - 1];
@@ -222,6 +233,8 @@ private:
     std::size_t n_ = 0;
     Instant xmit_ts_;
     SeqNum end_seq_;
+    std::uint32_t xmit_order_ = 0;  // the send counter of RACK.xmit_ts's segment
+    std::uint32_t sends_ = 0;
     SeqNum fack_;
     SeqNum dsack_round_;
     Duration rtt_ = Duration::zero();
