@@ -437,6 +437,9 @@ Result<void, std::string> Launcher::Impl::make_engines() {
             ec.addr = pc.ip.addr;
             ec.prefix_len = pc.ip.len;
             ec.gateway = pc.gateway;
+            ec.extra_first = pc.extra_first;
+            ec.extra_count = pc.extra_count;
+            ec.max_connections = cfg.max_connections;
             ec.tcp = cfg.tcp;
             ec.burst = cfg.burst;
             ec.accept_backlog = cfg.backlog.accept;
