@@ -4,9 +4,10 @@
 # directory): --app perf with rr (depth 4), crr, bulk send, bulk recv and hold (10 connections),
 # hold from secondary client addresses (--port.extra_ips, --src-range), crr beside --idle connections
 # and --src-range refused outside the port, then --app http with keep-alive and --http-close
-# requests. Each run: the JSON parses with every field, its count is > 0, errors 0, every mbuf back at exit on both sides. One client at a time:
-# each stops its traffic and closes its connections before it leaves the link (a memif peer
-# leaving mid-transfer has crashed a DPDK process here). Root, else 77.
+# requests. Each run: the JSON parses with every field, its count is > 0, errors 0, every mbuf
+# back at exit on both sides. One client at a time: each stops its traffic and closes its
+# connections before it leaves the link (a memif peer leaving mid-transfer has crashed a DPDK
+# process here). Root, else 77.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 [ $# -ge 2 ] || { echo "usage: $0 SERVER PERF" >&2; exit 2; }
