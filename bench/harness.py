@@ -52,6 +52,7 @@ WORKLOADS = {
     "http_keepalive": ("req/s", ["ustcp", "linux"]),
     "http_close": ("req/s", ["ustcp", "linux"]),
     "hold_conns": ("conns", ["ustcp"]),
+    "crr_1m_idle": ("conn/s", ["ustcp"]),
 }
 SYSTEMS = ["ustcp", "linux", "linux_busypoll", "raw"]
 
@@ -63,7 +64,30 @@ TARGETS = [
     ("crr_64conc", "ustcp_over_linux", 20.0, "CRR: >= 20x Linux"),
     ("bulk_1conn", "ustcp_over_linux", 2.0, "Bulk 1 conn: >= 2x Linux over veth"),
     ("bulk_1conn", "ustcp_over_raw", 0.4, "Bulk 1 conn: >= 40% of the raw 1514-byte frame rate"),
+    ("crr_1m_idle", "idle_over_none", 0.8, "CRR at the idle connections: >= 80% of CRR at none"),
 ]
+
+# Ephemeral ports per local address (the engine's 32768..60999) and the client's secondary
+# addresses for holds beyond one address's ports: 198.18.2.10 and up, inside memif's /24.
+PORTS_PER_ADDR = 28232
+EXTRA_FIRST = (198, 18, 2, 10)
+EXTRA_MAX = 245
+
+
+def pool_for(conns):
+    """tcp.max_connections for `conns` held at once: a 1/32 margin (TIME-WAIT recycling keeps
+    1/64 of the pool free) and room for the handshakes in flight; 4 M stays under 4 Mi, so the
+    flow table is 2^23 slots, not 2^24."""
+    return conns + conns // 32 + 2048
+
+
+def flow_table_bytes(pool):
+    """The engine's flow table for a pool: 32-byte slots, a power of two >= 2 * pool, and a
+    16-byte reclaim entry per pool slot (lib/engine flow_table.hpp); zeroed at start."""
+    slots = 16
+    while slots < 2 * pool:
+        slots *= 2
+    return slots * 32 + pool * 16
 
 
 def log(msg):
@@ -210,13 +234,40 @@ class Bench:
         wait_for(lambda: "SIGUSR1 prints stats" in open(logf).read(), 20, "ustcp-server start", proc, logf)
         return proc, logf, sock
 
-    def ustcp_perf(self, sock, args, timeout):
+    @staticmethod
+    def client_addrs(conns):
+        """(extra client args, addresses) so that `conns` connections find enough 4-tuples to one
+        server port: the client's own address up to one address's ephemeral ports, beyond that
+        secondary addresses (port.extra_ips) and --src-range over them."""
+        if conns <= PORTS_PER_ADDR - 1000:
+            return []
+        n = min(EXTRA_MAX, -(-conns // (PORTS_PER_ADDR - 1000)))
+        a, b, c, d = EXTRA_FIRST
+        rng = f"{a}.{b}.{c}.{d}-{a}.{b}.{c}.{d + n - 1}"
+        return ["--port.extra_ips", rng, "--src-range", rng]
+
+    def ustcp_perf(self, sock, args, timeout, sample=None):
+        """Runs ustcp-perf on the memif client end; `sample`, when given, is called every 0.5 s
+        while it runs (the hold's memory readings)."""
         out_json = os.path.join(self.tmp, f"perf{self.count}.json")
         cmd = [self.perf] + self.eal(self.a.client_cpu, "c") + [
             "--", "--config", os.path.join(ROOT, "config/memif.toml"),
             "--port.vdev", f"net_memif0,role=client,id=0,socket={sock},mac=02:00:00:00:02:02",
             "--ip", f"{USTCP_CLIENT_IP}/24", "--lcores", str(self.a.client_cpu), "--json", out_json] + args
-        rc, out = run(cmd, timeout)
+        if sample is None:
+            rc, out = run(cmd, timeout)
+        else:
+            logf = os.path.join(self.tmp, f"perf{self.count}.log")
+            with open(logf, "w") as lf:
+                p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
+                deadline = time.monotonic() + timeout
+                while p.poll() is None and time.monotonic() < deadline:
+                    sample()
+                    time.sleep(0.5)
+                if p.poll() is None:
+                    p.kill()
+                rc = p.wait()
+            out = open(logf).read()
         if rc != 0 or not os.path.exists(out_json):
             raise Failure(f"ustcp-perf {' '.join(args)}: exit {rc}\n{out[-3000:]}")
         return json.load(open(out_json))
@@ -327,8 +378,22 @@ http {{
         if workload == "http_close":
             return ["--mode", "http", "--http-close", "--conns", "64", "--http-path", HTTP_PATH] + d
         if workload == "hold_conns":
-            return ["--mode", "hold", "--conns", str(self.a.hold)] + d
+            n = self.a.hold
+            secs = self.hold_seconds()
+            return (["--mode", "hold", "--conns", str(n), "--duration", str(secs), "--warmup", "0",
+                     "--tcp.max_connections", str(pool_for(n))] + self.client_addrs(n))
+        if workload == "crr_1m_idle":
+            n = self.a.idle
+            return (["--mode", "crr", "--req-size", "64", "--resp-size", "64", "--conns", "64",
+                     "--tcp.max_connections", str(pool_for(n + 64))] + d + self.client_addrs(n + 64))
         raise ValueError(workload)
+
+    def hold_seconds(self):
+        """The hold's run: --hold-seconds, else long enough to open every connection at a
+        conservative 20000 a second, and at least --duration."""
+        if self.a.hold_seconds:
+            return self.a.hold_seconds
+        return max(self.a.duration, -(-self.a.hold // 20000) + 2)
 
     def measure(self, workload, system):
         """One measurement: {"value", optional "p50_us".. , "errors"}."""
@@ -345,21 +410,33 @@ http {{
                 raise Failure("ustcp-raw-link --role rx wrote no report")
             return {"value": sink["rate"] * 1460 * 8 / 1e9, "frames_per_s": sink["rate"]}
         if system == "ustcp":
+            if workload == "crr_1m_idle":
+                return self.crr_idle(args, timeout)
             app = "http" if workload.startswith("http") else "perf"
             extra = ["--listen", "80"] if app == "http" else ["--listen", str(PERF_PORT)]
+            if workload == "hold_conns":
+                extra += ["--tcp.max_connections", str(pool_for(self.a.hold))]
+                timeout = self.hold_seconds() + 300
             srv, logf, sock = self.ustcp_server(app, extra)
             port = 80 if app == "http" else PERF_PORT
-            rss0 = read_kib(srv.pid, "VmRSS") + read_kib(srv.pid, "HugetlbPages")
+            rss = lambda: read_kib(srv.pid, "VmRSS") + read_kib(srv.pid, "HugetlbPages")
+            rss0 = rss()
+            peak = [rss0]
+            sample = (lambda: peak.append(max(peak[-1], rss()))) if workload == "hold_conns" else None
             try:
-                res = self.ustcp_perf(sock, ["--connect", f"{USTCP_SERVER_IP}:{port}"] + args, timeout)
-                rss1 = read_kib(srv.pid, "VmRSS") + read_kib(srv.pid, "HugetlbPages")
+                res = self.ustcp_perf(sock, ["--connect", f"{USTCP_SERVER_IP}:{port}"] + args, timeout, sample)
+                peak.append(max(peak[-1], rss()))
             finally:
-                rc = stop(srv)
+                rc = stop(srv, 300 if workload == "hold_conns" else 60)
             if rc != 0:
                 raise Failure(f"ustcp-server exited {rc}\n{open(logf).read()[-2000:]}")
             m = self.perf_metrics(workload, res)
             if workload == "hold_conns" and m["value"]:
-                m["bytes_per_conn"] = (rss1 - rss0) * 1024 / m["value"]
+                # The server's resident memory while the connections were held, less what it had
+                # at start (mempools, the zeroed flow table): what the connections added.
+                m["bytes_per_conn"] = (peak[-1] - rss0) * 1024 / m["value"]
+                m["flow_table_bytes_per_conn"] = flow_table_bytes(pool_for(self.a.hold)) / m["value"]
+                m["rss_start_kib"], m["rss_peak_kib"] = rss0, peak[-1]
             return m
         busy = system == "linux_busypoll"
         if workload.startswith("http"):
@@ -373,6 +450,30 @@ http {{
         finally:
             stop(srv)
         return self.perf_metrics(workload, res)
+
+    def crr_idle(self, args, timeout):
+        """CRR beside idle connections: two servers with the same pool (so the same flow-table
+        size), the first measured with no idle connections, the second after the client opened
+        --idle connections on it that stay open while the CRR runs. Returns the second's rate,
+        the first's as crr_none and their ratio."""
+        pool = pool_for(self.a.idle + 64)
+        rates = {}
+        for idle in (0, self.a.idle):
+            srv, logf, sock = self.ustcp_server("perf", ["--listen", str(PERF_PORT), "--tcp.max_connections", str(pool)])
+            extra = ["--idle", str(idle)] if idle else []
+            try:
+                res = self.ustcp_perf(sock, ["--connect", f"{USTCP_SERVER_IP}:{PERF_PORT}"] + args + extra,
+                                      timeout + (-(-idle // 20000)) + 120)
+            finally:
+                rc = stop(srv, 120)
+            if rc != 0:
+                raise Failure(f"ustcp-server exited {rc}\n{open(logf).read()[-2000:]}")
+            rates[idle] = self.perf_metrics("crr_64conc", res)
+        m = rates[self.a.idle]
+        m["idle_conns"] = self.a.idle
+        m["crr_none"] = rates[0]["value"]
+        m["idle_over_none"] = m["value"] / m["crr_none"] if m["crr_none"] else None
+        return m
 
     @staticmethod
     def perf_metrics(workload, res):
@@ -484,6 +585,14 @@ http {{
             if w == "hold_conns":
                 per = [r["bytes_per_conn"] for r in rows if "bytes_per_conn" in r]
                 obj["bytes_per_conn"] = statistics.median(per) if per else None
+                ft = [r["flow_table_bytes_per_conn"] for r in rows if "flow_table_bytes_per_conn" in r]
+                obj["flow_table_bytes_per_conn"] = statistics.median(ft) if ft else None
+                obj["hold_target"] = self.a.hold
+            if w == "crr_1m_idle":
+                none = [r["crr_none"] for r in rows if r.get("crr_none")]
+                obj["crr_none"] = statistics.median(none) if none else None
+                obj["idle_conns"] = self.a.idle
+                obj["idle_over_none"] = obj["ustcp"] / obj["crr_none"] if obj["ustcp"] and obj["crr_none"] else None
             obj["trials"] = [r for r in records if r["workload"] == w]
             out.append(obj)
         return out
@@ -509,6 +618,11 @@ def table(results):
                          f"p99 {fmt(l.get('p99_us'), 2)} | p99.9 {fmt(l.get('p999_us'), 2)} | | | |")
         if o.get("bytes_per_conn") is not None:
             lines.append(f"|   server memory per held connection | bytes | {fmt(o['bytes_per_conn'], 0)} | | | | | | |")
+        if o.get("flow_table_bytes_per_conn") is not None:
+            lines.append(f"|   + flow table, zeroed at start | bytes | {fmt(o['flow_table_bytes_per_conn'], 0)} | | | | | | |")
+        if o.get("crr_none") is not None:
+            lines.append(f"|   CRR with no idle connections | conn/s | {fmt(o['crr_none'])} | | | | | | |")
+            lines.append(f"|   CRR at {o['idle_conns']:,} idle / at none | ratio | {fmt(o['idle_over_none'], 2)} | | | | | | |")
     return "\n".join(lines)
 
 
@@ -530,6 +644,22 @@ def targets(results):
         v = rr["ustcp"]["p99_us"] / rr["raw"]["p99_us"]
         text = "RR 64 B, 1 conn: p99 <= 3x raw p99"
         lines.append(f"  met   {text}: {v:.2f}" if v <= 3 else f"  MISS  {text}: {v:.2f}, {100 * (v / 3 - 1):.0f}% over")
+    hold = by.get("hold_conns")
+    if hold is not None:
+        v, want = hold.get("ustcp"), 4_000_000
+        text = f"hold: {want:,} established on one server lcore"
+        if v is None:
+            lines.append(f"  n/a   {text} (not measured)")
+        elif hold.get("hold_target", 0) < want:
+            lines.append(f"  n/a   {text} (this run held --hold {hold.get('hold_target'):,}: {v:,.0f} established)")
+        else:
+            lines.append(f"  met   {text}: {v:,.0f}" if v >= want else f"  MISS  {text}: {v:,.0f}")
+        b = hold.get("bytes_per_conn")
+        text = "hold: server memory per idle connection (RSS delta / connections) <= 1 KiB"
+        if b is None:
+            lines.append(f"  n/a   {text} (not measured)")
+        else:
+            lines.append(f"  met   {text}: {b:.0f} B" if b <= 1024 else f"  MISS  {text}: {b:.0f} B")
     for w, field, bar, text in TARGETS:
         v = by.get(w, {}).get(field)
         if v is None:
@@ -595,7 +725,12 @@ def main():
     p.add_argument("--warmup", type=int, default=1, help="unmeasured seconds before (default 1)")
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of: " + ", ".join(WORKLOADS))
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of: " + ", ".join(SYSTEMS))
-    p.add_argument("--hold", type=int, default=10000, help="connections for hold_conns (default 10000; the engine pool holds 16384)")
+    p.add_argument("--hold", type=int, default=10000,
+                   help="connections for hold_conns (default 10000; the issue's scale target is --hold 4000000)")
+    p.add_argument("--hold-seconds", type=int, default=0,
+                   help="hold_conns' run (default: long enough to open --hold at 20000/s, at least --duration)")
+    p.add_argument("--idle", type=int, default=100000,
+                   help="idle connections for crr_1m_idle (default 100000; the issue's target is --idle 1000000)")
     p.add_argument("--client-cpu", type=int, default=0)
     p.add_argument("--server-cpu", type=int, default=1)
     p.add_argument("--busy-poll-us", type=int, default=50, help="SO_BUSY_POLL for linux_busypoll (default 50)")
@@ -613,6 +748,8 @@ def main():
             p.error(f"--systems: unknown {s!r}; accepted: {', '.join(SYSTEMS)}")
     if a.trials < 1 or a.duration <= 0 or a.warmup < 0:
         p.error("--trials >= 1, --duration > 0 and --warmup >= 0")
+    if not 1 <= a.hold <= 16_000_000 or not 1 <= a.idle <= 16_000_000 or a.hold_seconds < 0:
+        p.error("--hold and --idle 1..16000000, --hold-seconds >= 0")
 
     b = Bench(a)
     try:

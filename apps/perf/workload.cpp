@@ -345,10 +345,15 @@ ClientPool::ClientPool(const ClientEnv& env, Meter& meter, std::size_t conns, Po
                        Duration connect_timeout)
     : env_(env), meter_(meter), backend_(backend), connect_timeout_(connect_timeout), slots_(conns) {
     first_errors_.reserve(8);
+    for (std::size_t i = 0; i < conns; ++i) ready_.push_back(i);
 }
 
 void ClientPool::note(const std::string& why) {
     if (first_errors_.size() < 8) first_errors_.push_back(why);
+}
+
+void ClientPool::leave_connecting(Slot& s) noexcept {
+    if (s.state == State::Connecting) --connecting_;
 }
 
 void ClientPool::tick(Instant now) {
@@ -362,35 +367,57 @@ void ClientPool::tick(Instant now) {
             if (s.state == State::Connecting) ++pending_at_end_;
             if (s.state != State::Idle) backend_.close(i, ClientConn::reset_on_done(env_.w) || s.state == State::Connecting);
             if (s.state == State::Open && s.conn.established()) --established_;
+            leave_connecting(s);
             s.state = State::Idle;
         }
         stopped_ = true;
         return;
     }
-    // Opens are paced: a burst of SYNs at most per tick, so that thousands of connections
-    // (hold) do not overflow the TX ring, the server's SYN backlog or the neighbour queue
-    // all at once and then retransmit in lockstep.
+    // Opens are paced: a burst of SYNs at most per tick and kMaxConnecting unanswered, so that
+    // thousands of connections (hold) do not overflow the TX ring, the server's SYN backlog or
+    // the neighbour queue all at once and then retransmit in lockstep.
     std::size_t opens = 0;
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-        Slot& s = slots_[i];
-        if (s.state == State::Connecting && now - s.since > connect_timeout_) {
-            s.conn.fail(meter_.sink(), "connect timed out");
-            note("connect timed out");
-            drop(i, now, true, Duration::zero());
-            continue;
+    while (opens < kOpensPerTick && connecting_ < kMaxConnecting) {
+        std::size_t i;
+        if (!retry_.empty() && slots_[retry_.front()].not_before <= now) {
+            i = retry_.front();
+            retry_.pop_front();
+        } else if (!ready_.empty()) {
+            i = ready_.front();
+            ready_.pop_front();
+        } else {
+            break;
         }
-        if (s.state != State::Idle || now < s.not_before || opens == kOpensPerTick) continue;
+        Slot& s = slots_[i];
         ++opens;
         s.conn.begin(now);
         s.since = now;
         s.state = State::Connecting;
+        ++connecting_;
+        pending_.emplace_back(i, now);
         std::string err;
         if (!backend_.open(i, err)) {
+            leave_connecting(s);
             s.state = State::Idle;
             s.conn.fail(meter_.sink(), "connect: " + err);
             note("connect: " + err);
             s.not_before = now + Duration::millis(10);
+            retry_.push_back(i);
         }
+    }
+    // Connects that took too long, oldest first; they are opened again from the next tick.
+    while (!pending_.empty()) {
+        const auto [i, since] = pending_.front();
+        Slot& s = slots_[i];
+        if (s.state != State::Connecting || s.since != since) {
+            pending_.pop_front();  // connected, failed or reopened since
+            continue;
+        }
+        if (now - since <= connect_timeout_) break;
+        pending_.pop_front();
+        s.conn.fail(meter_.sink(), "connect timed out");
+        note("connect timed out");
+        drop(i, now, true, Duration::zero());
     }
 }
 
@@ -398,9 +425,11 @@ void ClientPool::drop(std::size_t i, Instant now, bool reset, Duration delay) {
     Slot& s = slots_[i];
     if (s.state == State::Idle) return;
     if (s.conn.established()) --established_;
+    leave_connecting(s);
     backend_.close(i, reset);
     s.state = State::Idle;
     s.not_before = now + delay;
+    (delay == Duration::zero() ? ready_ : retry_).push_back(i);
 }
 
 void ClientPool::handle(std::size_t i, ClientConn::Step st, Instant now) {
@@ -417,6 +446,7 @@ void ClientPool::handle(std::size_t i, ClientConn::Step st, Instant now) {
 void ClientPool::on_connected(std::size_t i, Io& io, Instant now) {
     Slot& s = slots_[i];
     if (stopped_ || s.state != State::Connecting) return;
+    leave_connecting(s);
     s.state = State::Open;
     ++established_;
     handle(i, s.conn.on_connected(env_, io, now, meter_.sink()), now);

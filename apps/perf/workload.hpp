@@ -22,10 +22,12 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol.hpp"
@@ -274,10 +276,15 @@ class ClientPool {
 public:
     /// Connects issued per tick at most.
     static constexpr std::size_t kOpensPerTick = 64;
+    /// Connects in progress at most: opens wait while this many handshakes are unanswered, so
+    /// that a hold of millions paces itself by the server's answers and never overruns its
+    /// SYN backlog (1024 per listener and lcore by default) or the links' rings.
+    static constexpr std::size_t kMaxConnecting = 512;
 
     ClientPool(const ClientEnv& env, Meter& meter, std::size_t conns, PoolBackend& backend, Duration connect_timeout);
     /// Every poll: starts the run at the first call, rolls the meter, opens what is due,
-    /// times out slow connects, and closes everything once the run is over.
+    /// times out slow connects, and closes everything once the run is over. The work is that
+    /// of the connections opened or timed out, not of the pool's size (queues, not a scan).
     void tick(Instant now);
     void on_connected(std::size_t slot, Io& io, Instant now);
     void on_event(std::size_t slot, Io& io, Instant now);
@@ -286,6 +293,8 @@ public:
     [[nodiscard]] bool finished() const noexcept { return stopped_; }
     [[nodiscard]] std::uint64_t established() const noexcept { return established_; }
     [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
+    /// Connects in progress now.
+    [[nodiscard]] std::size_t connecting() const noexcept { return connecting_; }
     /// The first few errors seen, for the log.
     [[nodiscard]] const std::vector<std::string>& first_errors() const noexcept { return first_errors_; }
     /// Connects still in progress when the run ended (not errors: the server may just be slow).
@@ -301,6 +310,7 @@ private:
     };
     void handle(std::size_t i, ClientConn::Step st, Instant now);
     void drop(std::size_t i, Instant now, bool reset, Duration delay);
+    void leave_connecting(Slot& s) noexcept;
     void note(const std::string& why);
 
     const ClientEnv& env_;
@@ -308,6 +318,14 @@ private:
     PoolBackend& backend_;
     Duration connect_timeout_;
     std::vector<Slot> slots_;
+    // Idle slots in the order they became idle: ready_ may open now, retry_ after its 10 ms
+    // back-off (each queue's not_before only grows, so only its head needs a look).
+    std::deque<std::size_t> ready_;
+    std::deque<std::size_t> retry_;
+    // Connects in the order they were issued, with their start (an entry whose slot moved on is
+    // skipped when it reaches the head).
+    std::deque<std::pair<std::size_t, Instant>> pending_;
+    std::size_t connecting_ = 0;
     std::uint64_t established_ = 0;
     bool stopped_ = false;
     std::size_t pending_at_end_ = 0;

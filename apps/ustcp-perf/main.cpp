@@ -43,7 +43,7 @@ constexpr std::string_view kHelp =
     "  --connect A.B.C.D:PORT   the server: ustcp-server --app perf, ustcp-perf --serve, an HTTP server\n"
     "                           (http), iperf -s (iperf)\n"
     "  --backend ustcp|linux    ustcp (default: DPDK, the Launcher's lcores) or kernel sockets on epoll\n"
-    "  --conns N                connections, 1..1000000 (default 1)\n"
+    "  --conns N                connections, 1..16777216 (default 1)\n"
     "  --duration S             measured seconds, 0.001..86400 (default 10; fractions allowed: 2.5)\n"
     "  --warmup S               seconds before measuring, 0..3600 (default 0; iperf: always 0)\n"
     "  --interval S             seconds per interval line, 0.01..3600 (default 1)\n"
@@ -52,8 +52,11 @@ constexpr std::string_view kHelp =
     "  --direction send|recv    bulk: the client sends (default) or receives\n"
     "  --http-path P            http: the path to GET (default /)\n"
     "  --http-close             http: `Connection: close`, a new connection per request\n"
-    "  --src-range A-B          linux: bind connections to the local addresses A..B, round robin\n"
+    "  --src-range A-B          connections from the local addresses A..B (at most 4096), round robin;\n"
+    "                           ustcp: each must be the port's ip or in its port.extra_ips\n"
     "  --timeout S              a connect not done in S seconds is an error, 1..3600 (default 10)\n"
+    "  --idle N                 ustcp: first open N connections that stay idle (hold) on the same engines,\n"
+    "                           then run the workload beside them (CRR at 1 M idle: --mode crr --idle 1000000)\n"
     "  --json FILE              the totals, percentiles and intervals as JSON (docs/bench.md)\n"
     "  --wait-for FILE          connect once FILE exists\n"
     "  --serve [A.B.C.D:]PORT   linux: serve the perf protocol (ustcp-server --app perf's twin)\n"
@@ -61,6 +64,9 @@ constexpr std::string_view kHelp =
     "Output: one line per interval (`[ 1.0s] 812345 req/s p50 1.1us p99 2.3us`; bulk/iperf Gbit/s,\n"
     "crr conn/s, hold established), then `summary:` and `latency:` lines. Exit status: 0 when the run\n"
     "completed (errors are counted, not fatal), 1 on a failure to run, 2 on bad flags.\n";
+
+/// --conns at most: 16 Mi, the largest engine pool (tcp.max_connections).
+constexpr std::uint64_t kMaxConns = std::uint64_t{1} << 24;
 
 /// "3", "2.5", "0.125": seconds with up to 9 decimals.
 std::optional<Duration> parse_seconds(std::string_view s) {
@@ -94,7 +100,7 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
     static constexpr std::string_view kValued[] = {
         "--mode",     "--connect", "--backend",  "--conns",   "--duration",  "--warmup",  "--req-size",
         "--resp-size", "--depth",  "--direction", "--src-range", "--interval", "--json",    "--timeout",
-        "--wait-for", "--serve",   "--busy-poll", "--http-path"};
+        "--wait-for", "--serve",   "--busy-poll", "--http-path", "--idle"};
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") p.help = true;
@@ -142,10 +148,15 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
             if (v != "ustcp" && v != "linux") return Err("--backend: \"" + v + "\" is not ustcp or linux");
             o.backend = v;
         } else if (name == "--conns") {
-            auto r = num(1, 1000000);
+            auto r = num(1, kMaxConns);
             if (!r) return Err(r.error());
             const std::uint64_t n = *r;
             o.conns = static_cast<std::uint32_t>(n);
+        } else if (name == "--idle") {
+            auto r = num(0, kMaxConns);
+            if (!r) return Err(r.error());
+            const std::uint64_t n = *r;
+            o.idle = static_cast<std::uint32_t>(n);
         } else if (name == "--duration" || name == "--warmup" || name == "--interval") {
             // Seconds, with a fraction if wanted: "3", "2.5", "0.25".
             const std::int64_t lo_ms = name == "--warmup" ? 0 : (name == "--duration" ? 1 : 10);
@@ -223,10 +234,7 @@ Result<Parsed, std::string> take_flags(int argc, char** argv, std::vector<char*>
     }
     if (!p.have_connect) return Err(std::string("--connect A.B.C.D:PORT is required (or --serve PORT)"));
     if (!p.have_mode) return Err(std::string("--mode is required"));
-    if (!o.sources.empty() && o.backend != "linux") {
-        return Err(std::string("--src-range: the ustcp engine connects from its port's own address only; "
-                               "give the port more addresses with more ports, or use --backend linux"));
-    }
+    if (o.idle > 0 && o.backend != "ustcp") return Err(std::string("--idle is the ustcp backend's"));
     if (o.w.mode == Mode::Iperf) {
         o.spec.warmup = Duration::zero();  // the iperf server counts every byte from the first
         // The header's -t in whole seconds (rounded up); the client stops at --duration itself.
@@ -271,74 +279,34 @@ public:
     [[nodiscard]] bool finished() const noexcept override { return true; }
 };
 
-/// One worker's connections (the worker-th of every `workers`).
-class PerfWorker final : public dpdk::WorkerApp, private PoolBackend {
+/// One pool of a worker's connections and the TCBs behind its slots (both ways).
+class PoolSide final : public PoolBackend {
 public:
-    PerfWorker(const Options& o, const dpdk::EngineSlot& slot, IntervalLog& log, Reporter* printer)
-        : o_(o),
-          env_(o.w),
-          meter_(o.spec, log),
-          pool_(env_, meter_, count(o.conns, slot), *this, Duration::seconds(o.timeout_s)),
-          printer_(printer),
-          conns_(pool_.size(), nullptr) {
-        by_conn_.reserve(pool_.size() * 2 + 16);  // no rehash while running (crr inserts per connect)
+    PoolSide(const Options& o, const ClientEnv& env, Meter& meter, std::size_t n)
+        : pool(env, meter, n, *this, Duration::seconds(o.timeout_s)), o_(o), conns_(n, nullptr) {
+        by_conn_.reserve(n * 2 + 16);  // no rehash while running (crr inserts per connect)
+    }
+    void set_engine(engine::Engine& e) noexcept { e_ = &e; }
+    std::optional<std::size_t> find(const tcp::Connection& c) const {
+        auto it = by_conn_.find(&c);
+        if (it == by_conn_.end()) return std::nullopt;
+        return it->second;
+    }
+    void forget(const tcp::Connection& c) {
+        auto it = by_conn_.find(&c);
+        if (it == by_conn_.end()) return;
+        conns_[it->second] = nullptr;
+        by_conn_.erase(it);
     }
 
-    static std::size_t count(std::uint32_t conns, const dpdk::EngineSlot& s) {
-        return conns / s.workers + (s.worker < conns % s.workers ? 1 : 0);
-    }
-
-    void after_poll(engine::Engine& e) override {
-        e_ = &e;
-        if (!go_) {
-            if (e.now() < next_check_) return;
-            next_check_ = e.now() + Duration::millis(10);
-            if (!o_.wait_for.empty() && ::access(o_.wait_for.c_str(), F_OK) != 0) return;
-            go_ = true;
-        }
-        pool_.tick(e.now());
-        e.flush(e.now());
-        if (printer_ != nullptr) {
-            while (auto line = printer_->next_line()) {
-                std::printf("%s\n", line->c_str());
-                std::fflush(stdout);
-            }
-        }
-    }
-    [[nodiscard]] bool finished() const noexcept override { return pool_.finished(); }
-
-    void on_connected(engine::Engine& e, tcp::Connection& c) override {
-        if (auto i = find(c)) {
-            EngineIo io(e, c);
-            pool_.on_connected(*i, io, e.now());
-        }
-    }
-    void on_readable(engine::Engine& e, tcp::Connection& c) override { event(e, c); }
-    void on_writable(engine::Engine& e, tcp::Connection& c) override { event(e, c); }
-    void on_peer_closed(engine::Engine& e, tcp::Connection& c) override { event(e, c); }
-    void on_error(engine::Engine& e, tcp::Connection& c, tcp::Error err) override {
-        if (auto i = find(c)) {
-            forget(c);
-            pool_.on_failed(*i, e.now(), tcp::to_string(err));
-        }
-    }
-    void on_closed(engine::Engine& e, tcp::Connection& c) override {
-        if (auto i = find(c)) {
-            forget(c);
-            pool_.on_failed(*i, e.now(), "closed by the peer");
-        }
-    }
-
-    void report(std::string& out) const override {
-        for (const std::string& err : pool_.first_errors()) out += "perf: error: " + err + "\n";
-        if (pool_.pending_at_end() > 0) {
-            out += "perf: " + std::to_string(pool_.pending_at_end()) + " connect(s) still in progress at the end\n";
-        }
-    }
+    ClientPool pool;
 
 private:
     bool open(std::size_t slot, std::string& err) override {
-        auto r = e_->connect(o_.remote, o_.port);
+        // --src-range: slot k connects from the k-th address, round robin (as the linux backend).
+        std::optional<Ipv4Addr> local;
+        if (!o_.sources.empty()) local = o_.sources[slot % o_.sources.size()];
+        auto r = e_->connect(o_.remote, o_.port, local);
         if (!r) {
             err = tcp::to_string(r.error());
             return false;
@@ -356,37 +324,178 @@ private:
         else (void)c->close(e_->ctx(), e_->now());
         e_->touch(*c);
     }
-    void event(engine::Engine& e, tcp::Connection& c) {
-        if (auto i = find(c)) {
-            EngineIo io(e, c);
-            pool_.on_event(*i, io, e.now());
+
+    const Options& o_;
+    engine::Engine* e_ = nullptr;
+    std::vector<tcp::Connection*> conns_;
+    std::unordered_map<const tcp::Connection*, std::size_t> by_conn_;
+};
+
+/// --idle: connections held open (the hold mode's header, then nothing) on the same engine
+/// while the workload runs, opened before it starts. Their meter runs for a day in hour-long
+/// intervals that nobody prints.
+struct IdleSet {
+    IdleSet(const Options& o, std::size_t n)
+        : env(idle_workload()), log(spec().intervals()), meter(spec(), log), side(o, env, meter, n), want(n) {}
+    static Workload idle_workload() {
+        Workload w;
+        w.mode = Mode::Hold;
+        return w;
+    }
+    static RunSpec spec() {
+        RunSpec r;
+        r.duration = Duration::seconds(86400);
+        r.interval = Duration::seconds(3600);
+        return r;
+    }
+    ClientEnv env;
+    IntervalLog log;
+    Meter meter;
+    PoolSide side;
+    std::size_t want;
+    bool ready = false;
+};
+
+/// One worker's connections (the worker-th of every `workers`).
+class PerfWorker final : public dpdk::WorkerApp {
+public:
+    PerfWorker(const Options& o, const dpdk::EngineSlot& slot, IntervalLog& log, Reporter* printer)
+        : o_(o), env_(o.w), meter_(o.spec, log), main_(o, env_, meter_, count(o.conns, slot)), printer_(printer) {
+        if (const std::size_t n = count(o.idle, slot); n > 0) idle_ = std::make_unique<IdleSet>(o, n);
+    }
+
+    static std::size_t count(std::uint32_t conns, const dpdk::EngineSlot& s) {
+        return conns / s.workers + (s.worker < conns % s.workers ? 1 : 0);
+    }
+
+    void after_poll(engine::Engine& e) override {
+        main_.set_engine(e);
+        if (!go_) {
+            if (e.now() < next_check_) return;
+            next_check_ = e.now() + Duration::millis(10);
+            if (!o_.wait_for.empty() && ::access(o_.wait_for.c_str(), F_OK) != 0) return;
+            go_ = true;
+        }
+        if (idle_ && !idle_->ready) {
+            // The idle connections first: the workload starts once every one is established.
+            idle_->side.set_engine(e);
+            if (!idle_started_) {
+                idle_started_at_ = e.now();
+                idle_started_ = true;
+            }
+            idle_->side.pool.tick(e.now());
+            e.flush(e.now());
+            if (idle_->side.pool.established() < idle_->want) return;
+            idle_->ready = true;
+            std::printf("ustcp-perf: %zu idle connection(s) established in %.1f s; the workload starts\n", idle_->want,
+                        static_cast<double>((e.now() - idle_started_at_).as_millis()) / 1e3);
+            std::fflush(stdout);
+        }
+        if (idle_) idle_->side.pool.tick(e.now());  // reopens any that failed, times out connects
+        main_.pool.tick(e.now());
+        e.flush(e.now());
+        if (printer_ != nullptr) {
+            while (auto line = printer_->next_line()) {
+                std::printf("%s\n", line->c_str());
+                std::fflush(stdout);
+            }
         }
     }
-    std::optional<std::size_t> find(const tcp::Connection& c) const {
-        auto it = by_conn_.find(&c);
-        if (it == by_conn_.end()) return std::nullopt;
-        return it->second;
+    [[nodiscard]] bool finished() const noexcept override { return main_.pool.finished(); }
+
+    void on_connected(engine::Engine& e, tcp::Connection& c) override {
+        std::size_t i;
+        if (PoolSide* s = side_of(c, i)) {
+            EngineIo io(e, c);
+            s->pool.on_connected(i, io, e.now());
+        }
     }
-    void forget(const tcp::Connection& c) {
-        auto it = by_conn_.find(&c);
-        if (it == by_conn_.end()) return;
-        conns_[it->second] = nullptr;
-        by_conn_.erase(it);
+    void on_readable(engine::Engine& e, tcp::Connection& c) override { event(e, c); }
+    void on_writable(engine::Engine& e, tcp::Connection& c) override { event(e, c); }
+    void on_peer_closed(engine::Engine& e, tcp::Connection& c) override { event(e, c); }
+    void on_error(engine::Engine& e, tcp::Connection& c, tcp::Error err) override {
+        std::size_t i;
+        if (PoolSide* s = side_of(c, i)) {
+            s->forget(c);
+            s->pool.on_failed(i, e.now(), tcp::to_string(err));
+        }
+    }
+    void on_closed(engine::Engine& e, tcp::Connection& c) override {
+        std::size_t i;
+        if (PoolSide* s = side_of(c, i)) {
+            s->forget(c);
+            s->pool.on_failed(i, e.now(), "closed by the peer");
+        }
+    }
+
+    void report(std::string& out) const override {
+        for (const std::string& err : main_.pool.first_errors()) out += "perf: error: " + err + "\n";
+        if (main_.pool.pending_at_end() > 0) {
+            out += "perf: " + std::to_string(main_.pool.pending_at_end()) + " connect(s) still in progress at the end\n";
+        }
+        if (idle_) {
+            out += "perf: idle: " + std::to_string(idle_->side.pool.established()) + " of " +
+                   std::to_string(idle_->want) + " established\n";
+            for (const std::string& err : idle_->side.pool.first_errors()) out += "perf: idle: error: " + err + "\n";
+        }
+    }
+
+private:
+    PoolSide* side_of(const tcp::Connection& c, std::size_t& slot) {
+        if (auto i = main_.find(c)) {
+            slot = *i;
+            return &main_;
+        }
+        if (idle_) {
+            if (auto i = idle_->side.find(c)) {
+                slot = *i;
+                return &idle_->side;
+            }
+        }
+        return nullptr;
+    }
+    void event(engine::Engine& e, tcp::Connection& c) {
+        std::size_t i;
+        if (PoolSide* s = side_of(c, i)) {
+            EngineIo io(e, c);
+            s->pool.on_event(i, io, e.now());
+        }
     }
 
     const Options& o_;
     ClientEnv env_;
     Meter meter_;
-    ClientPool pool_;
+    PoolSide main_;
     Reporter* printer_;
-    engine::Engine* e_ = nullptr;
-    std::vector<tcp::Connection*> conns_;
-    std::unordered_map<const tcp::Connection*, std::size_t> by_conn_;
+    std::unique_ptr<IdleSet> idle_;
     bool go_ = false;
+    bool idle_started_ = false;
+    Instant idle_started_at_{};
     Instant next_check_{};
 };
 
+/// --src-range with the ustcp backend: every address must be the first port's (its ip or one
+/// of its extra_ips), or connects from it would fail one by one. The error names the way out.
+std::optional<std::string> check_sources(const config::StackConfig& sc, const Options& o) {
+    if (o.sources.empty() || sc.ports.empty()) return std::nullopt;
+    const config::PortConfig& p = sc.ports[0];
+    for (Ipv4Addr a : o.sources) {
+        if (a == p.ip.addr || a.value() - p.extra_first.value() < p.extra_count) continue;
+        std::string extra = "none";
+        if (p.extra_count > 0) {
+            extra = p.extra_first.to_string() + "-" + Ipv4Addr(p.extra_first.value() + p.extra_count - 1).to_string();
+        }
+        return "--src-range: " + a.to_string() + " is not an address of port " + p.name + " (ip " + p.ip.to_string() +
+               ", extra_ips " + extra + "); give the port the range with --port.extra_ips A-B";
+    }
+    return std::nullopt;
+}
+
 int run_ustcp(const config::StackConfig& sc, const Options& o) {
+    if (auto bad = check_sources(sc, o)) {
+        std::fprintf(stderr, "ustcp-perf: %s\n", bad->c_str());
+        return 2;
+    }
     auto rt = dpdk::Launcher::create(sc);
     if (!rt) {
         std::fprintf(stderr, "ustcp-perf: %s\n", rt.error().c_str());

@@ -17,6 +17,7 @@ struct Options {
     Ipv4Addr remote;
     std::uint16_t port = 0;
     std::uint32_t conns = 1;
+    std::uint32_t idle = 0;          ///< ustcp: --idle N connections held open (hold) before the workload starts
     std::uint32_t timeout_s = 10;    ///< a connect that takes longer fails
     std::string json;                ///< --json FILE
     std::string wait_for;            ///< connect once this file exists

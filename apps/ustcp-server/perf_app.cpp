@@ -39,33 +39,52 @@ Result<void, std::string> PerfApp::start(engine::Engine& e) {
     return {};
 }
 
+PerfApp::Entry& PerfApp::entry(std::uint32_t slot) {
+    const std::size_t k = slot / kChunk;
+    if (k >= chunks_.size()) chunks_.resize(k + 1);
+    if (!chunks_[k]) chunks_[k] = std::make_unique<Entry[]>(kChunk);
+    return chunks_[k][slot % kChunk];
+}
+
+PerfApp::Entry* PerfApp::find(engine::Engine& e, const tcp::Connection& c) noexcept {
+    const std::uint32_t slot = e.slot_index(c);
+    const std::size_t k = slot / kChunk;
+    if (k >= chunks_.size() || !chunks_[k]) return nullptr;
+    Entry& en = chunks_[k][slot % kChunk];
+    return en.live ? &en : nullptr;
+}
+
 void PerfApp::on_accept(engine::Engine& e, tcp::Connection& c) {
     ++counters_.accepted;
-    conns_.emplace(&c, perf::ServerConn{});
+    Entry& en = entry(e.slot_index(c));
+    en.live = true;
+    en.conn = perf::ServerConn{};
     handle(e, c);
 }
 
 void PerfApp::handle(engine::Engine& e, tcp::Connection& c) {
-    auto it = conns_.find(&c);
-    if (it == conns_.end()) return;
+    Entry* en = find(e, c);
+    if (en == nullptr) return;
     EngineIo io(e, c);
-    const perf::ServerConn::Step st = it->second.on_event(env_, io, counters_);
+    const perf::ServerConn::Step st = en->conn.on_event(env_, io, counters_);
     if (st == perf::ServerConn::Step::Continue) return;
     if (st == perf::ServerConn::Step::Refuse) {
         const FourTuple& t = c.tuple();
         std::printf("ustcp-server: perf: %s:%u: refused: %.*s\n", t.remote_addr.to_string().c_str(), t.remote_port,
-                    static_cast<int>(perf::to_string(*it->second.refused_why()).size()),
-                    perf::to_string(*it->second.refused_why()).data());
+                    static_cast<int>(perf::to_string(*en->conn.refused_why()).size()),
+                    perf::to_string(*en->conn.refused_why()).data());
         std::fflush(stdout);
-        conns_.erase(it);
+        en->live = false;
         c.abort(e.ctx(), e.now());
         return;
     }
-    conns_.erase(it);
+    en->live = false;
     (void)c.close(e.ctx(), e.now());
 }
 
-void PerfApp::on_closed(engine::Engine&, tcp::Connection& c) { conns_.erase(&c); }
+void PerfApp::on_closed(engine::Engine& e, tcp::Connection& c) {
+    if (Entry* en = find(e, c)) en->live = false;
+}
 
 void PerfApp::report(std::string& out) const {
     char b[512];

@@ -592,4 +592,44 @@ TEST(PerfPool, RefusedConnectsAreCountedAndRetriedLater) {
     EXPECT_TRUE(be.live.empty());
 }
 
+TEST(PerfPool, OpensArePacedByTheConnectsInFlight) {
+    Workload w;
+    w.mode = Mode::Hold;
+    ClientEnv env(w);
+    RunSpec spec;
+    spec.duration = Duration::seconds(60);
+    IntervalLog log(spec.intervals());
+    Meter meter(spec, log);
+    FakeBackend be;
+    const std::size_t n = 3 * ClientPool::kMaxConnecting;
+    ClientPool pool(env, meter, n, be, Duration::seconds(10));
+    Instant t = Instant::from_nanos(1);
+    // Nothing answers: opens stop at kMaxConnecting, kOpensPerTick a tick.
+    pool.tick(t);
+    EXPECT_EQ(static_cast<std::size_t>(be.opens), ClientPool::kOpensPerTick);
+    for (int i = 0; i < 100; ++i) pool.tick(t += Duration::millis(1));
+    EXPECT_EQ(static_cast<std::size_t>(be.opens), ClientPool::kMaxConnecting);
+    EXPECT_EQ(pool.connecting(), ClientPool::kMaxConnecting);
+    // Each answer lets one more open go.
+    Pipe a, b;
+    FakeIo io(a, b);
+    const std::vector<std::size_t> first(be.live.begin(), be.live.begin() + 10);
+    for (std::size_t s : first) pool.on_connected(s, io, t);
+    EXPECT_EQ(pool.connecting(), ClientPool::kMaxConnecting - 10);
+    pool.tick(t += Duration::millis(1));
+    EXPECT_EQ(static_cast<std::size_t>(be.opens), ClientPool::kMaxConnecting + 10);
+    EXPECT_EQ(pool.connecting(), ClientPool::kMaxConnecting);
+    EXPECT_EQ(pool.established(), 10u);
+    // Every slot opens once all are answered, and none twice.
+    for (int round = 0; round < 100 && pool.established() < n; ++round) {
+        const std::vector<std::size_t> live = be.live;
+        for (std::size_t s : live) pool.on_connected(s, io, t);
+        pool.tick(t += Duration::millis(1));
+    }
+    EXPECT_EQ(pool.established(), n);
+    EXPECT_EQ(static_cast<std::size_t>(be.opens), n);
+    EXPECT_EQ(pool.connecting(), 0u);
+    EXPECT_EQ(meter.sink().c.errors, 0u);
+}
+
 }  // namespace

@@ -31,6 +31,7 @@ vdev = "net_tap0,iface=ustcp0"
 devargs = "persist=1"
 ip = "198.18.0.2/24"
 gateway = "198.18.0.1"
+extra_ips = "198.18.0.10-198.18.0.200"
 mac = "02:00:00:00:00:02"
 mtu = 1400
 rx_queues = 2
@@ -88,6 +89,7 @@ syn_cookies = "always"
 accept_overflow = "reset"
 syn_backlog = 64
 accept_backlog = 32
+max_connections = 1000000
 fixed_iss = 4000000000
 rack = false
 
@@ -108,7 +110,8 @@ http_max_request = "16KiB"
 /// kEveryKey's keys as flags name them; must be config_keys(), so a new key needs a line above.
 const std::vector<std::string> kEveryKeyNames = {
     "lcores", "burst", "shutdown_timeout", "pcap", "fault",
-    "port.name", "port.vdev", "port.pci", "port.devargs", "port.ip", "port.gateway", "port.mac", "port.mtu",
+    "port.name", "port.vdev", "port.pci", "port.devargs", "port.ip", "port.gateway", "port.extra_ips", "port.mac",
+    "port.mtu",
     "port.rx_queues", "port.tx_queues", "port.rx_desc", "port.tx_desc", "port.rss", "port.checksum_offload",
     "port.tso",
     "mempool.mbufs_per_lcore", "mempool.cache", "mempool.data_room",
@@ -118,7 +121,7 @@ const std::vector<std::string> kEveryKeyNames = {
     "tcp.persist_max", "tcp.keepalive", "tcp.keepalive_idle", "tcp.keepalive_interval", "tcp.keepalive_count",
     "tcp.congestion_control", "tcp.rfc5961", "tcp.challenge_acks_per_conn_per_sec",
     "tcp.challenge_acks_per_engine_per_sec", "tcp.syn_cookies", "tcp.accept_overflow", "tcp.syn_backlog",
-    "tcp.accept_backlog", "tcp.fixed_iss",
+    "tcp.accept_backlog", "tcp.max_connections", "tcp.fixed_iss",
     "tcp.newreno.abc_limit_segments", "tcp.newreno.ca_growth", "tcp.newreno.recovery_exit",
     "app.name", "app.listen", "app.http_max_bytes", "app.http_idle_timeout", "app.iperf3_idle_timeout",
     "app.http_max_request",
@@ -151,6 +154,8 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     EXPECT_EQ(t.device_name(), "net_tap0");
     EXPECT_EQ(t.ip, (Ipv4Prefix{Ipv4Addr(198, 18, 0, 2), 24}));
     EXPECT_EQ(t.gateway, Ipv4Addr(198, 18, 0, 1));
+    EXPECT_EQ(t.extra_first, Ipv4Addr(198, 18, 0, 10));
+    EXPECT_EQ(t.extra_count, 191u);
     ASSERT_TRUE(t.mac);
     EXPECT_EQ(t.mac->to_string(), "02:00:00:00:00:02");
     EXPECT_EQ(t.mtu, 1400);
@@ -170,6 +175,7 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     EXPECT_EQ(n.device_name(), "0000:01:00.1");
     EXPECT_EQ(n.ip.to_string(), "10.0.0.2/16");
     EXPECT_FALSE(n.gateway);
+    EXPECT_EQ(n.extra_count, 0u);
     EXPECT_FALSE(n.mac);
     EXPECT_EQ(n.mtu, 9000);
     EXPECT_EQ(n.rx_queues, 1);  // derived: rss = "off"
@@ -178,6 +184,7 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     EXPECT_EQ(n.checksum_offload, Toggle::On);
     EXPECT_EQ(n.tso, Toggle::On);
 
+    EXPECT_EQ(c.max_connections, 1000000u);
     EXPECT_EQ(c.mempool.mbufs_per_lcore, 32767u);
     EXPECT_EQ(c.mempool.cache, 128u);
     EXPECT_EQ(c.mempool.data_room, 9344);
@@ -230,12 +237,12 @@ TEST(ConfigParse, EveryKeyIsReadIntoItsField) {
     // Every key that was written has its line.
     EXPECT_EQ(c.sources.file, "t.toml");
     ASSERT_NE(c.sources.find("tcp.delayed_ack"), nullptr);
-    EXPECT_EQ(c.sources.find("tcp.delayed_ack")->line, 55u);
+    EXPECT_EQ(c.sources.find("tcp.delayed_ack")->line, 56u);
     EXPECT_EQ(c.sources.find("tcp.delayed_ack")->column, 1u);
     ASSERT_NE(c.sources.find("port[1].mtu"), nullptr);
-    EXPECT_EQ(c.sources.find("port[1].mtu")->line, 29u);
+    EXPECT_EQ(c.sources.find("port[1].mtu")->line, 30u);
     ASSERT_NE(c.sources.find("port[1]"), nullptr);
-    EXPECT_EQ(c.sources.find("port[1]")->line, 24u);
+    EXPECT_EQ(c.sources.find("port[1]")->line, 25u);
     EXPECT_FALSE(c.sources.given("port[1].rx_queues"));
 }
 

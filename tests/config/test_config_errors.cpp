@@ -105,7 +105,7 @@ TEST(ConfigErrors, UnknownKeyWithoutANearOneListsTheSection) {
               "[mempool], "
               "[tcp], [app]");
     EXPECT_EQ(message(port_with("frobnicate = 1")),
-              "t.toml:3: unknown key port[0].frobnicate; expected one of: name, vdev, pci, devargs, ip, gateway, mac, "
+              "t.toml:3: unknown key port[0].frobnicate; expected one of: name, vdev, pci, devargs, ip, gateway, extra_ips, mac, "
               "mtu, rx_queues, tx_queues, rx_desc, tx_desc, rss, checksum_offload, tso");
     EXPECT_EQ(message(with("mempool", "frobnicate = 1")),
               "t.toml:4: unknown key mempool.frobnicate; expected one of: mbufs_per_lcore, cache, data_room");
@@ -113,7 +113,7 @@ TEST(ConfigErrors, UnknownKeyWithoutANearOneListsTheSection) {
     EXPECT_EQ(m.rfind("t.toml:3: unknown key tcp.cubic; expected one of: mss, default_peer_mss, window_scaling, ", 0),
               0u)
         << m;
-    constexpr std::string_view tail = "accept_backlog, fixed_iss, [tcp.newreno]";
+    constexpr std::string_view tail = "accept_backlog, max_connections, fixed_iss, [tcp.newreno]";
     ASSERT_GE(m.size(), tail.size());
     EXPECT_EQ(m.substr(m.size() - tail.size()), tail) << m;
 }
@@ -403,6 +403,41 @@ TEST(ConfigErrors, GatewayAgainstPrefix) {
     EXPECT_EQ(message(port_with("gateway = \"198.18.0.255\"")),
               "t.toml:3: key port[0].gateway: \"198.18.0.255\" is the broadcast address of port[0].ip 198.18.0.2/24; "
               "expected a host address in 198.18.0.0/24");
+}
+
+TEST(ConfigErrors, ExtraIpsAgainstPrefix) {
+    constexpr std::string_view range =
+        "expected a range \"A.B.C.D-A.B.C.E\" of at most 4096 unicast addresses (e.g. \"198.18.0.10-198.18.0.200\"), "
+        "or \"\"";
+    EXPECT_EQ(message(port_with("extra_ips = \"198.18.0.10\"")),
+              "t.toml:3: key port[0].extra_ips: \"198.18.0.10\" is not a range of IPv4 addresses; " + std::string(range));
+    EXPECT_EQ(message(port_with("extra_ips = \"198.18.0.20-198.18.0.10\"")),
+              "t.toml:3: key port[0].extra_ips: \"198.18.0.20-198.18.0.10\" ends before it starts; " + std::string(range));
+    EXPECT_EQ(message(port_with("extra_ips = \"198.18.0.1-198.18.16.1\"")),
+              "t.toml:3: key port[0].extra_ips: \"198.18.0.1-198.18.16.1\" holds more than 4096 addresses; " +
+                  std::string(range));
+    EXPECT_EQ(message(port_with("extra_ips = \"198.18.1.10-198.18.1.20\"")),
+              "t.toml:3: key port[0].extra_ips: \"198.18.1.10-198.18.1.20\" is not inside port[0].ip 198.18.0.2/24; "
+              "expected a range of host addresses in 198.18.0.0/24");
+    EXPECT_EQ(message(port_with("extra_ips = \"198.18.0.1-198.18.0.5\"")),
+              "t.toml:3: key port[0].extra_ips: \"198.18.0.1-198.18.0.5\" holds the port's own address 198.18.0.2; "
+              "expected a range without it");
+    EXPECT_EQ(message(port_with("gateway = \"198.18.0.7\"\nextra_ips = \"198.18.0.5-198.18.0.9\"")),
+              "t.toml:4: key port[0].extra_ips: \"198.18.0.5-198.18.0.9\" holds the gateway 198.18.0.7; "
+              "expected a range without it");
+    EXPECT_EQ(message(port_with("extra_ips = \"198.18.0.250-198.18.0.255\"")),
+              "t.toml:3: key port[0].extra_ips: \"198.18.0.250-198.18.0.255\" holds the network or broadcast address "
+              "of port[0].ip 198.18.0.2/24; expected a range of host addresses in 198.18.0.0/24");
+    EXPECT_EQ(cfgtest::load_ok(port_with("extra_ips = \"198.18.0.3-198.18.0.254\"")).ports[0].extra_count, 252u);
+    EXPECT_EQ(cfgtest::load_ok(port_with("extra_ips = \"\"")).ports[0].extra_count, 0u);
+}
+
+TEST(ConfigErrors, MaxConnectionsRange) {
+    EXPECT_EQ(message(with("tcp", "max_connections = 0")),
+              "t.toml:4: key tcp.max_connections: 0 is out of range; expected 1..16777216");
+    EXPECT_EQ(message(with("tcp", "max_connections = 16777217")),
+              "t.toml:4: key tcp.max_connections: 16777217 is out of range; expected 1..16777216");
+    EXPECT_EQ(cfgtest::load_ok(std::string(with("tcp", "max_connections = 4200000"))).max_connections, 4200000u);
 }
 
 TEST(ConfigErrors, PortsMustDiffer) {

@@ -73,6 +73,26 @@ TEST(Interface, SubnetArithmetic) {
     EXPECT_TRUE(all.on_link(kRemoteIp));
 }
 
+TEST(Interface, SecondaryAddressesAreOursAndNotNeighbours) {
+    Interface i = test_interface();
+    i.extra_first = Ipv4Addr(10, 0, 0, 100);
+    i.extra_count = 3;
+    ASSERT_TRUE(i.validate().ok());
+    EXPECT_TRUE(i.is_ours(kOurIp));
+    EXPECT_TRUE(i.is_ours(Ipv4Addr(10, 0, 0, 100)));
+    EXPECT_TRUE(i.is_ours(Ipv4Addr(10, 0, 0, 102)));
+    EXPECT_FALSE(i.is_ours(Ipv4Addr(10, 0, 0, 103)));
+    EXPECT_FALSE(i.is_ours(Ipv4Addr(10, 0, 0, 99)));
+    EXPECT_FALSE(i.is_on_link_host(Ipv4Addr(10, 0, 0, 101)));  // ours: never an ARP neighbour
+    EXPECT_TRUE(i.is_on_link_host(Ipv4Addr(10, 0, 0, 103)));
+    Router r(i);
+    EXPECT_FALSE(r.route(Ipv4Addr(10, 0, 0, 101)).ok());  // no route to ourselves
+    i.extra_first = Ipv4Addr(10, 0, 0, 254);               // runs into the broadcast address
+    EXPECT_EQ(i.validate().error(), InterfaceError::BadExtraAddress);
+    i.extra_first = Ipv4Addr(0xffffffffu);                  // wraps around
+    EXPECT_EQ(i.validate().error(), InterfaceError::BadExtraAddress);
+}
+
 TEST(Router, OnLinkDirectOffLinkViaGateway) {
     Router r(test_interface());
     auto direct = r.route(kPeerIp);
@@ -118,6 +138,7 @@ TEST(Names, InterfaceAndRouteNamesAreStable) {
     EXPECT_EQ(to_string(InterfaceError::GatewayOffLink), "gateway-off-link");
     EXPECT_EQ(to_string(InterfaceError::GatewayIsUs), "gateway-is-us");
     EXPECT_EQ(to_string(InterfaceError::BadMtu), "bad-mtu");
+    EXPECT_EQ(to_string(InterfaceError::BadExtraAddress), "bad-extra-address");
     EXPECT_EQ(to_string(RouteError::NoRoute), "no-route");
     EXPECT_EQ(to_string(RouteError::BadDestination), "bad-destination");
     std::set<std::string> names;

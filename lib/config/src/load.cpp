@@ -349,6 +349,30 @@ private:
                                  "a host address in " + net, key("ip"));
                 }
             }
+            if (p.extra_count > 0) {
+                const Ipv4Addr lo = p.extra_first;
+                const Ipv4Addr hi(p.extra_first.value() + p.extra_count - 1);
+                const std::string xv = detail::quote(lo.to_string() + "-" + hi.to_string());
+                const std::string net = Ipv4Prefix{p.ip.network(), p.ip.len}.to_string();
+                auto holds = [&](Ipv4Addr a) { return a.value() - lo.value() < p.extra_count; };
+                if (!p.ip.contains(lo) || !p.ip.contains(hi)) {
+                    return error(Kind::Conflict, key("extra_ips"), xv, "is not inside " + key("ip") + " " + p.ip.to_string(),
+                                 "a range of host addresses in " + net, key("ip"));
+                }
+                if (holds(p.ip.addr)) {
+                    return error(Kind::Conflict, key("extra_ips"), xv, "holds the port's own address " + p.ip.addr.to_string(),
+                                 "a range without it", key("ip"));
+                }
+                if (p.gateway && holds(*p.gateway)) {
+                    return error(Kind::Conflict, key("extra_ips"), xv, "holds the gateway " + p.gateway->to_string(),
+                                 "a range without it", key("gateway"));
+                }
+                if (p.ip.len <= 30 && (holds(p.ip.network()) || holds(p.ip.broadcast()))) {
+                    return error(Kind::Conflict, key("extra_ips"), xv,
+                                 "holds the network or broadcast address of " + key("ip") + " " + p.ip.to_string(),
+                                 "a range of host addresses in " + net, key("ip"));
+                }
+            }
             const std::string lcores_range = "1.." + std::to_string(nl) + " (each queue is owned by one lcore)";
             const std::string more = "is more than the " + std::to_string(nl) + " worker lcore" + (nl == 1 ? "" : "s");
             if (p.rx_queues > nl) {

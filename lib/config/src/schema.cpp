@@ -220,6 +220,8 @@ constexpr std::string_view kVdevExpected =
 constexpr std::string_view kPciExpected = "a PCI address \"dddd:bb:dd.f\" (e.g. \"0000:01:00.0\")";
 constexpr std::string_view kDevargsExpected = "driver arguments \"key=value[,key=value...]\"";
 constexpr std::string_view kPrefixExpected = "an address with a prefix (e.g. \"198.18.0.2/24\")";
+constexpr std::string_view kExtraIpsExpected =
+    "a range \"A.B.C.D-A.B.C.E\" of at most 4096 unicast addresses (e.g. \"198.18.0.10-198.18.0.200\"), or \"\"";
 constexpr std::string_view kMacExpected = "a unicast MAC address (e.g. \"02:00:00:00:00:01\")";
 constexpr std::string_view kNameExpected = "1 to 32 letters, digits, '_' or '-'";
 
@@ -549,6 +551,9 @@ std::vector<KeyDef<StackConfig>> make_stack_keys() {
                               [](auto& c) -> auto& { return c.backlog.syn; }));
     keys.push_back(int_key<S>("tcp.accept_backlog", "connections waiting in accept() per listener and lcore", 1,
                               1 << 20, [](auto& c) -> auto& { return c.backlog.accept; }));
+    keys.push_back(int_key<S>("tcp.max_connections",
+                              "connections each lcore's engine holds per port (its pool; about 1 KiB each when used)",
+                              1, 1 << 24, [](auto& c) -> auto& { return c.max_connections; }));
     keys.push_back(int_key<S>("tcp.fixed_iss", "ISS of every connection, for replaying captures and tests; 0: RFC 6528",
                               0, 4'294'967'295, [](auto& c) -> auto& { return c.tcp.fixed_iss; }));
 
@@ -727,6 +732,32 @@ std::vector<KeyDef<PortConfig>> make_port_keys() {
         [](const P& p) -> std::optional<std::string> {
             if (!p.gateway) return std::nullopt;
             return quote(p.gateway->to_string());
+        }));
+    keys.push_back(custom_key<P>(
+        "extra_ips", "secondary addresses of the port, a range inside its prefix; \"\": none", kExtraIpsExpected,
+        [](P& p, const toml::node& n, bool) -> Check {
+            std::string v;
+            if (auto e = read_string(n, v, kExtraIpsExpected)) return e;
+            if (v.empty()) {
+                p.extra_first = Ipv4Addr{};
+                p.extra_count = 0;
+                return std::nullopt;
+            }
+            const auto dash = v.find('-');
+            auto lo = dash == std::string::npos ? std::nullopt : Ipv4Addr::parse(v.substr(0, dash));
+            auto hi = dash == std::string::npos ? std::nullopt : Ipv4Addr::parse(v.substr(dash + 1));
+            if (!lo || !hi) return bad("is not a range of IPv4 addresses", kExtraIpsExpected);
+            if (hi->value() < lo->value()) return bad("ends before it starts", kExtraIpsExpected);
+            if (hi->value() - lo->value() >= 4096) return bad("holds more than 4096 addresses", kExtraIpsExpected);
+            if (const char* why = not_unicast(*lo)) return bad(why, kExtraIpsExpected);
+            if (const char* why = not_unicast(*hi)) return bad(why, kExtraIpsExpected);
+            p.extra_first = *lo;
+            p.extra_count = hi->value() - lo->value() + 1;
+            return std::nullopt;
+        },
+        [](const P& p) -> std::optional<std::string> {
+            if (p.extra_count == 0) return std::nullopt;
+            return quote(p.extra_first.to_string() + "-" + Ipv4Addr(p.extra_first.value() + p.extra_count - 1).to_string());
         }));
     keys.push_back(custom_key<P>(
         "mac", "replaces the port's MAC address", kMacExpected,

@@ -437,6 +437,9 @@ Result<void, std::string> Launcher::Impl::make_engines() {
             ec.addr = pc.ip.addr;
             ec.prefix_len = pc.ip.len;
             ec.gateway = pc.gateway;
+            ec.extra_first = pc.extra_first;
+            ec.extra_count = pc.extra_count;
+            ec.max_connections = cfg.max_connections;
             ec.tcp = cfg.tcp;
             ec.burst = cfg.burst;
             ec.accept_backlog = cfg.backlog.accept;
@@ -508,13 +511,19 @@ void Launcher::Impl::snapshot(WorkerRt& w, std::vector<EngineSnapshot>& out) con
                              (ull)t.arp_replicas_out, (ull)t.arp_replicas_in, (ull)t.ring_full,
                              (ull)t.replica_no_buffer, (ull)t.rx_not_owned, (ull)t.tx_not_owned);
         }
+        // One line per connection, up to kListed of them: a stats block stays readable (and
+        // cheap to build) when an engine holds millions.
+        constexpr std::size_t kListed = 256;
+        std::size_t listed = 0;
         e.for_each_connection([&](const tcp::Connection& c) {
+            if (listed++ >= kListed) return;
             const auto& tu = c.tuple();
             const auto sum = c.summary().view();
             s.text += format("  lcore %u: %s:%u <- %s:%u %.*s\n", w.lcore, tu.local_addr.to_string().c_str(),
                              tu.local_port, tu.remote_addr.to_string().c_str(), tu.remote_port,
                              static_cast<int>(sum.size()), sum.data());
         });
+        if (listed > kListed) s.text += format("  lcore %u: %zu more connection(s) not listed\n", w.lcore, listed - kListed);
         if (er.app) er.app->report(s.text);
     }
 }

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <new>
 #include <random>
 #include <thread>
+
+#include <sys/mman.h>
 
 #include "ustcp/base/endian.hpp"
 #include "ustcp/tcp/segment.hpp"
@@ -40,8 +43,20 @@ ip::Interface interface_of(const EngineConfig& cfg, const Port& port) noexcept {
     ifc.addr = cfg.addr;
     ifc.prefix_len = cfg.prefix_len;
     ifc.gateway = cfg.gateway;
+    ifc.extra_first = cfg.extra_first;
+    ifc.extra_count = cfg.extra_count;
     ifc.mtu = cfg.mtu != 0 ? cfg.mtu : port.caps().mtu;
     return ifc;
+}
+
+/// Anonymous, private, unreserved pages for `bytes`: the kernel backs each page when it is first
+/// written, so a pool of millions of slots costs only what connections have used. Throws
+/// std::bad_alloc like the `new` it replaces.
+void* map_pool(std::size_t bytes) {
+    void* p = ::mmap(nullptr, std::max<std::size_t>(bytes, 1), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return p;
 }
 
 std::uint64_t seed_of(const EngineConfig& cfg) {
@@ -79,8 +94,11 @@ void PublishedStats::read(EngineCounters& e, tcp::Counters& t, PortStats& p) con
 }
 
 Result<void, ip::InterfaceError> Engine::check(const EngineConfig& cfg, const Port& port) noexcept {
+    if (cfg.extra_count > kMaxExtraAddrs) return Err(ip::InterfaceError::BadExtraAddress);
     return interface_of(cfg, port).validate();
 }
+
+void Engine::Unmap::operator()(Flow* p) const noexcept { ::munmap(p, std::max<std::size_t>(bytes, 1)); }
 
 Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, const tcp::SipKey& cookie_key)
     : cfg_(cfg),
@@ -98,13 +116,17 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
       neigh_(cfg.neighbours),
       announcements_left_(cfg.announce ? ip::kAnnounceNum : 0),
       readers_(cfg.readers ? *cfg.readers : ReclaimerRef(no_readers_)),
-      slots_(new Flow[cfg.max_connections]),
+      slots_(static_cast<Flow*>(map_pool(std::size_t{cfg.max_connections} * sizeof(Flow))),
+             Unmap{std::size_t{cfg.max_connections} * sizeof(Flow)}),
       flows_(FlowTableConfig{cfg.max_connections, seed_of(cfg)}, readers_),
       wheel_(cfg.timer_tick, Instant{}) {
-    assert(ifc_.validate().ok());
+    assert(ifc_.validate().ok() && cfg.extra_count <= kMaxExtraAddrs);
+    // Reserved, not touched: large vectors come from fresh mmap'd pages (glibc), and free_slots_
+    // fills only as connections end; time_wait_'s entries are trivial and left uninitialised.
     free_slots_.reserve(cfg.max_connections);
-    for (std::uint32_t i = cfg.max_connections; i-- > 0;) free_slots_.push_back(i);
-    time_wait_.resize(cfg.max_connections);
+    time_wait_cap_ = cfg.max_connections;
+    time_wait_.reset(new TimeWaitEntry[std::max<std::size_t>(time_wait_cap_, 1)]);
+    next_ephemeral_.assign(std::size_t{1} + cfg.extra_count, kEphemeralFirst);
     // Keep 1/64 of the pool (two bursts' worth in small pools, but at most a quarter) free of
     // TIME-WAIT: slots come back a loop after their connection ends (reclaim()), so the
     // margin absorbs a burst of SYNs.
@@ -124,13 +146,15 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
 }
 
 Engine::~Engine() {
-    for (std::uint32_t i = 0; i < cfg_.max_connections; ++i) {
-        Flow& f = slots_[i];
+    for (std::uint32_t i = 0; i < slots_made_; ++i) {
+        Flow& f = slots_.get()[i];
         if (f.armed()) wheel_.cancel(f);
-        if (!f.live) continue;
-        f.conn().release_buffers(stack_.ctx);
-        f.conn().~Connection();
-        f.live = false;
+        if (f.live) {
+            f.conn().release_buffers(stack_.ctx);
+            f.conn().~Connection();
+            f.live = false;
+        }
+        f.~Flow();
     }
     drop_held(neigh_.flush());  // frames held for neighbours being resolved
     stack_.done_with_output();
@@ -144,13 +168,17 @@ Result<void, tcp::Error> Engine::listen(std::uint16_t port) {
     return {};
 }
 
-Result<tcp::Connection*, tcp::Error> Engine::connect(Ipv4Addr remote, std::uint16_t port) {
-    // RFC 6056 §3.3.1's simple sequential choice, restricted to the ports whose replies this
-    // lcore's queue receives (RSS or software steering on several lcores).
-    for (int tries = 0; tries < 28232; ++tries) {
-        const std::uint16_t p = next_ephemeral_;
-        next_ephemeral_ = next_ephemeral_ == 60999 ? 32768 : static_cast<std::uint16_t>(next_ephemeral_ + 1);
-        const FourTuple t{cfg_.addr, remote, p, port};
+Result<tcp::Connection*, tcp::Error> Engine::connect(Ipv4Addr remote, std::uint16_t port,
+                                                     std::optional<Ipv4Addr> local) {
+    const Ipv4Addr src = local ? *local : cfg_.addr;
+    if (!ifc_.is_ours(src)) return Err(tcp::Error::AddressNotAvailable);
+    // RFC 6056 §3.3.1's simple sequential choice, per local address, restricted to the ports
+    // whose replies this lcore's queue receives (RSS or software steering on several lcores).
+    std::uint16_t& next = next_ephemeral_[src == cfg_.addr ? 0 : 1 + (src.value() - cfg_.extra_first.value())];
+    for (int tries = 0; tries <= kEphemeralLast - kEphemeralFirst; ++tries) {
+        const std::uint16_t p = next;
+        next = next == kEphemeralLast ? kEphemeralFirst : static_cast<std::uint16_t>(next + 1);
+        const FourTuple t{src, remote, p, port};
         if (!port_.owns(t) || flows_.find(t) != nullptr) continue;
         tcp::Connection* c = new_connection(t);
         if (c == nullptr) return Err(tcp::Error::NotConnected);
@@ -163,11 +191,16 @@ Result<tcp::Connection*, tcp::Error> Engine::connect(Ipv4Addr remote, std::uint1
 
 tcp::Connection* Engine::new_connection(const FourTuple& t) {
     if (free_slots_.empty()) {
-        ++counters_.conn_pool_exhausted;
-        return nullptr;
+        if (slots_made_ == cfg_.max_connections) {
+            ++counters_.conn_pool_exhausted;
+            return nullptr;
+        }
+        // The first use of this slot: its page is touched now.
+        new (slots_.get() + slots_made_) Flow;
+        free_slots_.push_back(slots_made_++);
     }
     const std::uint32_t i = free_slots_.back();
-    Flow& f = slots_[i];
+    Flow& f = slots_.get()[i];
     // A closed TCB of the same tuple may still be mapped (reaped at the end of the burst):
     // the tuple maps to the new one from here on.
     if (Flow* old = flows_.find(t); old != nullptr) flows_.remove(t);
@@ -196,10 +229,12 @@ void Engine::assert_owner() noexcept {
 }
 
 Engine::Flow& Engine::flow_of(const tcp::Connection* c) noexcept {
-    const auto off = reinterpret_cast<const std::byte*>(c) - slots_[0].storage;
+    // The TCB lies inside its Flow, so the offset from the pool's start divided by the slot
+    // size is the slot.
+    const auto off = reinterpret_cast<const std::byte*>(c) - reinterpret_cast<const std::byte*>(slots_.get());
     const auto i = static_cast<std::size_t>(off) / sizeof(Flow);
-    assert(i < cfg_.max_connections && slots_[i].storage == reinterpret_cast<const std::byte*>(c));
-    return slots_[i];
+    assert(i < slots_made_ && slots_.get()[i].storage == reinterpret_cast<const std::byte*>(c));
+    return slots_.get()[i];
 }
 
 void Engine::rearm(Flow& f) noexcept {
@@ -214,12 +249,12 @@ void Engine::rearm(Flow& f) noexcept {
         if (st == tcp::State::TimeWait) {
             // The ring holds one entry per slot at most live, but stale ones linger: when
             // full, the oldest entry goes (that connection just times out as usual).
-            if (time_wait_size_ == time_wait_.size()) {
-                time_wait_head_ = (time_wait_head_ + 1) % time_wait_.size();
+            if (time_wait_size_ == time_wait_cap_) {
+                time_wait_head_ = (time_wait_head_ + 1) % time_wait_cap_;
                 --time_wait_size_;
             }
             const auto slot = static_cast<std::uint32_t>(&f - slots_.get());
-            time_wait_[(time_wait_head_ + time_wait_size_) % time_wait_.size()] = {slot, f.incarnation};
+            time_wait_[(time_wait_head_ + time_wait_size_) % time_wait_cap_] = {slot, f.incarnation};
             ++time_wait_size_;
         }
     }
@@ -710,11 +745,12 @@ void Engine::recycle_time_wait() {
     // which PAWS and the ISN's clock guard against, as for Linux's recycled buckets).
     // Slots of connections ended here come back at a later reclaim(): count them as coming.
     std::size_t ended = 0;
-    while (free_slots_.size() + ended < time_wait_low_ && time_wait_size_ != 0) {
+    const std::size_t never_used = cfg_.max_connections - slots_made_;
+    while (free_slots_.size() + never_used + ended < time_wait_low_ && time_wait_size_ != 0) {
         const TimeWaitEntry e = time_wait_[time_wait_head_];
-        time_wait_head_ = (time_wait_head_ + 1) % time_wait_.size();
+        time_wait_head_ = (time_wait_head_ + 1) % time_wait_cap_;
         --time_wait_size_;
-        Flow& f = slots_[e.slot];
+        Flow& f = slots_.get()[e.slot];
         if (!f.live || f.incarnation != e.incarnation || f.counted != tcp::State::TimeWait) continue;
         f.conn().abort(stack_.ctx, now_);  // TIME-WAIT: the TCB goes, nothing is sent
         ++counters_.time_wait_recycled;

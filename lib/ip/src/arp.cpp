@@ -40,10 +40,10 @@ Result<std::size_t, ArpBuildError> build_arp_request(const Interface& ifc, const
 }
 
 Result<std::size_t, ArpBuildError> build_arp_reply(const Interface& ifc, MacAddr to_mac, Ipv4Addr to_ip,
-                                                   wire::MutBytes out) noexcept {
+                                                   wire::MutBytes out, std::optional<Ipv4Addr> from) noexcept {
     // RFC 826: "swap hardware and protocol fields, putting the local hardware and protocol
     // addresses in the sender fields. Set the ar$op field to ares_op$REPLY."
-    const wire::ArpRepr arp{wire::kArpOpReply, ifc.mac, ifc.addr, to_mac, to_ip};
+    const wire::ArpRepr arp{wire::kArpOpReply, ifc.mac, from ? *from : ifc.addr, to_mac, to_ip};
     return emit_frame(ifc, to_mac, arp, out);
 }
 
@@ -66,7 +66,7 @@ Result<ArpOutcome, ArpDrop> ArpHandler::receive(wire::Bytes bytes, Instant now, 
     if (a.op != wire::kArpOpRequest && a.op != wire::kArpOpReply) return drop(ArpDrop::BadOpcode);
     // Our own announcement looped back. Our MAC with another sender IP is a real peer: DPDK's
     // net_tap gives the kernel's end of the tap the PMD's MAC, so Linux speaks with ours.
-    if (a.sender_mac == ifc_.mac && a.sender_ip == ifc_.addr) return drop(ArpDrop::FromSelf);
+    if (a.sender_mac == ifc_.mac && ifc_.is_ours(a.sender_ip)) return drop(ArpDrop::FromSelf);
     if (a.sender_mac.is_zero() || is_group_mac(a.sender_mac)) return drop(ArpDrop::BadSenderMac);
     ++(a.op == wire::kArpOpRequest ? counters_.requests : counters_.replies);
 
@@ -75,10 +75,11 @@ Result<ArpOutcome, ArpDrop> ArpHandler::receive(wire::Bytes bytes, Instant now, 
     // where the 'sender IP address' is (one of) the host's address(es) configured for that
     // interface, but the 'sender hardware address' does not match any of the host's own
     // interface addresses, then this is a conflicting ARP packet". It teaches nothing.
-    if (a.sender_ip == ifc_.addr) {
+    // A secondary address in conflict is counted; only the primary one is defended.
+    if (ifc_.is_ours(a.sender_ip)) {
         ++counters_.conflicts;
         o.conflict = true;
-        if (!last_defence_ || now - *last_defence_ >= kDefendInterval) {
+        if (a.sender_ip == ifc_.addr && (!last_defence_ || now - *last_defence_ >= kDefendInterval)) {
             last_defence_ = now;
             o.frame_len = *build_arp_announcement(ifc_, out);
             o.sent = ArpSent::Defence;
@@ -87,7 +88,7 @@ Result<ArpOutcome, ArpDrop> ArpHandler::receive(wire::Bytes bytes, Instant now, 
         return o;
     }
 
-    const bool for_us = a.target_ip == ifc_.addr;
+    const bool for_us = ifc_.is_ours(a.target_ip);
     ++(for_us ? counters_.for_us : counters_.not_for_us);
 
     // RFC 826: "If the pair <protocol type, sender protocol address> is already in my
@@ -111,7 +112,7 @@ Result<ArpOutcome, ArpDrop> ArpHandler::receive(wire::Bytes bytes, Instant now, 
     // packet to the (new) target hardware address". A probe gets the same answer (RFC 5227
     // §2.1.1: that is how the prober learns the address is taken).
     if (for_us && a.op == wire::kArpOpRequest) {
-        o.frame_len = *build_arp_reply(ifc_, a.sender_mac, a.sender_ip, out);
+        o.frame_len = *build_arp_reply(ifc_, a.sender_mac, a.sender_ip, out, a.target_ip);
         o.sent = ArpSent::Reply;
         ++counters_.replies_sent;
     }

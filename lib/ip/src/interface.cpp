@@ -10,6 +10,7 @@ std::string_view to_string(InterfaceError e) noexcept {
         case InterfaceError::GatewayOffLink: return "gateway-off-link";
         case InterfaceError::GatewayIsUs: return "gateway-is-us";
         case InterfaceError::BadMtu: return "bad-mtu";
+        case InterfaceError::BadExtraAddress: return "bad-extra-address";
     }
     return "unknown";
 }
@@ -36,12 +37,24 @@ Result<void, InterfaceError> Interface::validate() const noexcept {
         if (!is_on_link_host(*gateway)) return Err(InterfaceError::GatewayOffLink);
     }
     if (mtu < kMinIpv4Mtu) return Err(InterfaceError::BadMtu);
+    if (extra_count > 0) {
+        const std::uint64_t last = std::uint64_t{extra_first.value()} + extra_count - 1;
+        if (last > 0xffffffffu) return Err(InterfaceError::BadExtraAddress);
+        const Ipv4Addr hi(static_cast<std::uint32_t>(last));
+        // Both ends inside the subnet put every address between them inside it.
+        if (!on_link(extra_first) || !on_link(hi) || is_extra(addr) || (gateway && is_extra(*gateway))) {
+            return Err(InterfaceError::BadExtraAddress);
+        }
+        if (prefix_len < 31 && (is_extra(network()) || (subnet_broadcast() && is_extra(*subnet_broadcast())))) {
+            return Err(InterfaceError::BadExtraAddress);
+        }
+    }
     return {};
 }
 
 Result<Route, RouteError> Router::route(Ipv4Addr dst) noexcept {
     ++counters_.lookups;
-    if (dst == ifc_.addr || is_this_network(dst) || is_loopback(dst) || is_multicast(dst) || is_reserved(dst) ||
+    if (ifc_.is_ours(dst) || is_this_network(dst) || is_loopback(dst) || is_multicast(dst) || is_reserved(dst) ||
         ifc_.is_broadcast(dst) || (ifc_.prefix_len < 31 && dst == ifc_.network())) {
         counters_.drops.bump(RouteError::BadDestination);
         return Err(RouteError::BadDestination);

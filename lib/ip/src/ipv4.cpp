@@ -105,15 +105,15 @@ Result<Ipv4Packet, Ipv4Drop> Ipv4Input::receive(wire::Bytes l3, RxMeta meta) noe
     // D/E. Our own address as a source arrives only from a spoofer or a loop ("land" attack).
     const Ipv4Addr src = ip.src();
     if (is_this_network(src) || is_loopback(src) || is_multicast(src) || is_reserved(src) ||
-        ifc_.is_broadcast(src) || src == ifc_.addr) {
+        ifc_.is_broadcast(src) || ifc_.is_ours(src)) {
         return drop(Ipv4Drop::BadSource);
     }
 
-    // RFC 1122 §3.2.1.3: a host accepts datagrams for its own address and the broadcast
-    // addresses of its networks; we join no multicast groups and do not forward.
+    // RFC 1122 §3.2.1.3: a host accepts datagrams for its own addresses (the secondary ones
+    // too) and the broadcast addresses of its networks; we join no multicast groups and do not forward.
     const Ipv4Addr dst = ip.dst();
     const bool to_broadcast = ifc_.is_broadcast(dst);
-    if (dst != ifc_.addr && !to_broadcast) return drop(Ipv4Drop::NotForUs);
+    if (!ifc_.is_ours(dst) && !to_broadcast) return drop(Ipv4Drop::NotForUs);
 
     // RFC 1122 §3.3.6: "A host SHOULD silently discard a datagram that is received via a
     // link-layer broadcast (see Section 2.4) but does not specify an IP multicast or broadcast

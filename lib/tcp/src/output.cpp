@@ -14,6 +14,7 @@ int to_errno(Error e) noexcept {
         case Error::InvalidState: return EISCONN;
         case Error::WouldBlock: return EAGAIN;
         case Error::Closing: return ESHUTDOWN;
+        case Error::AddressNotAvailable: return EADDRNOTAVAIL;
     }
     return EINVAL;
 }
@@ -28,6 +29,7 @@ const char* to_string(Error e) noexcept {
         case Error::InvalidState: return "invalid state";
         case Error::WouldBlock: return "would block";
         case Error::Closing: return "connection closing";
+        case Error::AddressNotAvailable: return "address not available";
     }
     return "unknown";
 }

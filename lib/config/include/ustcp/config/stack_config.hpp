@@ -33,6 +33,10 @@
 //     devargs              ""             extra driver arguments appended to vdev or pci: "k=v,k=v"
 //     ip                   (required)     address and prefix: "198.18.0.2/24" (a host address of the prefix)
 //     gateway              none           next hop for addresses outside `ip`'s prefix; inside it
+//     extra_ips            ""             secondary addresses "A.B.C.D-A.B.C.E" (at most 4096) inside `ip`'s
+//                                         prefix, without its address, gateway, network or broadcast: ARP is
+//                                         answered and TCP accepted for each, and connects may come from them
+//                                         (ustcp-perf --src-range); "": none
 //     mac                  the port's     override the port's MAC: "02:00:00:00:00:01" (unicast)
 //     mtu                  1500           68..9000
 //     rx_queues, tx_queues one per lcore  1..number of lcores (each lcore owns queue q of every port);
@@ -74,6 +78,9 @@
 //     accept_overflow      "drop"         "drop" | "reset"
 //     syn_backlog          1024           1..1048576: connections in SYN-RECEIVED per listener and lcore
 //     accept_backlog       4096           1..1048576: established connections waiting in accept()
+//     max_connections      16384          1..16777216: connections per lcore and port (the engine's pool;
+//                                         ordinary memory, about 0.9 KiB per connection used plus 64 bytes
+//                                         per pool slot for the flow table, docs/runtime.md)
 //     fixed_iss            0              0..4294967295: the ISS of every connection, for replaying captures
 //                                         and tests only (RFC 6528 off); 0: RFC 6528 ISNs
 //   [tcp.newreno]          cc::NewRenoConfig
@@ -165,6 +172,9 @@ struct PortConfig {
     std::string devargs;            ///< extra driver arguments "k=v,..." appended to `device`; may be empty
     Ipv4Prefix ip;                  ///< this port's address and on-link prefix
     std::optional<Ipv4Addr> gateway;  ///< next hop for everything outside ip's prefix; inside the prefix
+    /// Secondary addresses extra_first .. extra_first + extra_count - 1 (`extra_ips`); count 0: none.
+    Ipv4Addr extra_first{};
+    std::uint32_t extra_count = 0;
     std::optional<MacAddr> mac;     ///< replaces the port's own MAC address when set
     std::uint16_t mtu = 1500;       ///< IPv4 MTU: the largest IP packet, without the Ethernet header
     std::uint16_t rx_queues = 1;    ///< unless given: lcores.size(), or 1 with rss = Off
@@ -257,6 +267,7 @@ struct StackConfig {
     MempoolConfig mempool;
     tcp::Config tcp;                ///< every TCP tunable, for each lcore's engine
     BacklogConfig backlog;          ///< listener backlogs (keys tcp.syn_backlog, tcp.accept_backlog)
+    std::uint32_t max_connections = 16384;  ///< each engine's connection pool (key tcp.max_connections)
     AppConfig app;
     ConfigSources sources;          ///< where each given value came from
 };

@@ -57,12 +57,28 @@
 
 namespace ustcp::engine {
 
+/// Secondary addresses an engine takes at most (EngineConfig::extra_count).
+inline constexpr std::uint32_t kMaxExtraAddrs = 4096;
+/// The ephemeral ports connect() uses on each local address (RFC 6056 §2.1's suggested range
+/// 49152..65535 is narrower; this is Linux's default, 28232 ports).
+inline constexpr std::uint16_t kEphemeralFirst = 32768;
+inline constexpr std::uint16_t kEphemeralLast = 60999;
+
 struct EngineConfig {
     Ipv4Addr addr;                    ///< our address on the port
     std::uint8_t prefix_len = 24;     ///< on-link subnet
+    /// Secondary addresses extra_first .. extra_first + extra_count - 1 in the subnet (ip::Interface):
+    /// ARP is answered and segments accepted for each; connect() may use one as its source, with
+    /// ephemeral ports of its own. At most kMaxExtraAddrs.
+    Ipv4Addr extra_first{};
+    std::uint32_t extra_count = 0;
     std::optional<Ipv4Addr> gateway;  ///< next hop beyond the subnet
     tcp::Config tcp{};
     std::uint16_t burst = 32;
+    /// The connection pool: TCBs, timer entries and the flow table are sized for this many.
+    /// The slots are reserved (virtual memory) up front and touched as connections first use
+    /// them, so an idle engine with a large pool costs little resident memory; the flow table
+    /// (64 bytes a slot at a power-of-two capacity) is zeroed at construction.
     std::uint32_t max_connections = 16384;
     std::size_t buffer_nodes = 1u << 18;  ///< lib/tcp queue nodes for every connection's payload
     std::uint32_t accept_backlog = 1024;
@@ -230,9 +246,12 @@ public:
 
     /// A passive open on `port` (replicated per lcore). Errors: InvalidState if already listening.
     Result<void, tcp::Error> listen(std::uint16_t port);
-    /// An active open to remote:port from an ephemeral port. Errors: NotConnected when the
-    /// connection pool is full or no ephemeral port is free.
-    Result<tcp::Connection*, tcp::Error> connect(Ipv4Addr remote, std::uint16_t port);
+    /// An active open to remote:port from an ephemeral port of `local` (the primary address when
+    /// not given, else one of the secondary ones; each address has its own ephemeral ports).
+    /// Errors: AddressNotAvailable when `local` is not one of ours; NotConnected when the
+    /// connection pool is full or no ephemeral port of `local` is free.
+    Result<tcp::Connection*, tcp::Error> connect(Ipv4Addr remote, std::uint16_t port,
+                                                 std::optional<Ipv4Addr> local = std::nullopt);
 
     /// One iteration of the run-to-completion loop at `now`. Returns frames received.
     std::uint16_t poll(Instant now);
@@ -259,6 +278,13 @@ public:
     void for_each_connection(F&& f) const {
         flows_.for_each([&](const FourTuple&, Flow* fl) { f(fl->conn()); });
     }
+    /// The connection's slot in the pool, 0..max_connections-1, stable while it lives: an
+    /// application may index its own per-connection state by it instead of hashing pointers.
+    [[nodiscard]] std::uint32_t slot_index(const tcp::Connection& c) noexcept {
+        return static_cast<std::uint32_t>(&flow_of(&c) - slots_.get());
+    }
+    /// Slots of the pool touched so far (the most connections alive at once, rounded by reuse).
+    [[nodiscard]] std::uint32_t slots_used() const noexcept { return slots_made_; }
     /// After calling a connection outside the engine's callbacks: its timer is re-armed.
     void touch(tcp::Connection& c) noexcept { rearm(flow_of(&c)); }
     /// When the connection was created (EngineConfig::clock, else the poll's time): as its SYN
@@ -357,7 +383,15 @@ private:
 
     NoReaders no_readers_;
     ReclaimerRef readers_;
-    std::unique_ptr<Flow[]> slots_;
+    /// The pool's memory: max_connections Flows' worth of anonymous pages, mapped up front and
+    /// never touched before use. Slots [0, slots_made_) hold constructed Flows; the rest are
+    /// raw memory, constructed in order when free_slots_ runs dry (new_connection()).
+    struct Unmap {
+        std::size_t bytes;
+        void operator()(Flow* p) const noexcept;
+    };
+    std::unique_ptr<Flow, Unmap> slots_;
+    std::uint32_t slots_made_ = 0;
     std::vector<std::uint32_t> free_slots_;
     // Connections in the order they entered TIME-WAIT (slot, incarnation), a ring of
     // max_connections entries; an entry whose slot moved on since is skipped. When free
@@ -366,7 +400,8 @@ private:
         std::uint32_t slot;
         std::uint32_t incarnation;
     };
-    std::vector<TimeWaitEntry> time_wait_;
+    std::unique_ptr<TimeWaitEntry[]> time_wait_;  // uninitialised: its pages come in as used
+    std::size_t time_wait_cap_ = 0;
     std::size_t time_wait_head_ = 0;
     std::size_t time_wait_size_ = 0;
     std::size_t time_wait_low_ = 0;
@@ -384,7 +419,7 @@ private:
     std::uint16_t tx_count_ = 0;
     std::size_t events_seen_ = 0;  // events of the outbox already dispatched
     std::uint16_t ip_ident_ = 0;
-    std::uint16_t next_ephemeral_ = 32768;
+    std::vector<std::uint16_t> next_ephemeral_;  // per local address: [0] the primary, [1 + i] extra i
     bool accepting_ = true;               // false after shutdown(): SYNs to our ports get RST
     std::uint64_t buffer_shortages_ = 0;  // BufferStore exhausted + alloc_failed, as last seen
     bool buffers_short_ = false;          // a shortage since the write-blocked were last woken

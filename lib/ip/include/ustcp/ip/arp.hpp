@@ -51,11 +51,13 @@ enum class ArpBuildError : std::uint8_t {
 [[nodiscard]] Result<std::size_t, ArpBuildError> build_arp_request(const Interface& ifc, const ArpRequest& req,
                                                                    wire::MutBytes out) noexcept;
 
-/// A reply telling (`to_mac`, `to_ip`) that our address is at our MAC, unicast to `to_mac`
-/// (RFC 826: "Send the packet to the (new) target hardware address"). Returns kArpFrameLen.
+/// A reply telling (`to_mac`, `to_ip`) that our address (`from`, a secondary one, else the
+/// primary) is at our MAC, unicast to `to_mac` (RFC 826: "Send the packet to the (new) target
+/// hardware address"). Returns kArpFrameLen.
 /// Errors: BufferTooSmall.
 [[nodiscard]] Result<std::size_t, ArpBuildError> build_arp_reply(const Interface& ifc, MacAddr to_mac, Ipv4Addr to_ip,
-                                                                 wire::MutBytes out) noexcept;
+                                                                 wire::MutBytes out,
+                                                                 std::optional<Ipv4Addr> from = std::nullopt) noexcept;
 
 /// A gratuitous ARP announcement of our address (RFC 5227 §2.3): a broadcast request whose
 /// sender and target IP are both ours, target hardware address zero. Returns kArpFrameLen.

@@ -54,9 +54,12 @@ enum class InterfaceError : std::uint8_t {
     GatewayIsUs,     ///< the gateway is our own address
     BadMtu,          ///< below 68 (RFC 791 §3.2: "Every internet module must be able to forward a datagram of
                      ///< 68 octets without further fragmentation")
+    BadExtraAddress, ///< the secondary range leaves the subnet, holds its network/broadcast address,
+                     ///< the primary address or the gateway, or wraps around
 };
-inline constexpr std::size_t kInterfaceErrorCount = static_cast<std::size_t>(InterfaceError::BadMtu) + 1;
-/// Stable names: "bad-mac", "bad-address", "bad-prefix", "gateway-off-link", "gateway-is-us", "bad-mtu".
+inline constexpr std::size_t kInterfaceErrorCount = static_cast<std::size_t>(InterfaceError::BadExtraAddress) + 1;
+/// Stable names: "bad-mac", "bad-address", "bad-prefix", "gateway-off-link", "gateway-is-us", "bad-mtu",
+/// "bad-extra-address".
 [[nodiscard]] std::string_view to_string(InterfaceError e) noexcept;
 
 inline constexpr std::uint16_t kMinIpv4Mtu = 68;
@@ -68,8 +71,13 @@ struct Interface {
     std::optional<Ipv4Addr> gateway;
     /// The largest IPv4 datagram (header included) the link carries unfragmented.
     std::uint16_t mtu = 1500;
+    /// Secondary addresses: extra_first .. extra_first + extra_count - 1, all in the subnet. The
+    /// host answers ARP for them and accepts datagrams to them like `addr` (RFC 1122 §3.3.4.1's
+    /// several addresses on one interface); a range, so that is_ours() is one subtraction.
+    Ipv4Addr extra_first{};
+    std::uint32_t extra_count = 0;
 
-    /// Errors: BadMac, BadAddress, BadPrefix, GatewayOffLink, GatewayIsUs, BadMtu.
+    /// Errors: BadMac, BadAddress, BadPrefix, GatewayOffLink, GatewayIsUs, BadMtu, BadExtraAddress.
     /// The rest of lib/ip assumes a validated interface.
     [[nodiscard]] Result<void, InterfaceError> validate() const noexcept;
 
@@ -77,6 +85,12 @@ struct Interface {
         return prefix_len == 0 ? 0 : prefix_len >= 32 ? 0xffffffffu : ~(0xffffffffu >> prefix_len);
     }
     [[nodiscard]] constexpr Ipv4Addr network() const noexcept { return Ipv4Addr(addr.value() & netmask()); }
+    /// One of the secondary addresses.
+    [[nodiscard]] constexpr bool is_extra(Ipv4Addr a) const noexcept {
+        return a.value() - extra_first.value() < extra_count;
+    }
+    /// The primary address or a secondary one: a destination we accept, a source we send from.
+    [[nodiscard]] constexpr bool is_ours(Ipv4Addr a) const noexcept { return a == addr || is_extra(a); }
     /// Inside our subnet (including its network and broadcast addresses).
     [[nodiscard]] constexpr bool on_link(Ipv4Addr a) const noexcept {
         return (a.value() & netmask()) == (addr.value() & netmask());
@@ -96,7 +110,7 @@ struct Interface {
     /// A unicast address of another host in our subnet, which ARP may resolve and learn:
     /// not ours, not the subnet's network address (for prefixes below 31) or broadcast.
     [[nodiscard]] constexpr bool is_on_link_host(Ipv4Addr a) const noexcept {
-        if (a == addr || !on_link(a) || is_broadcast(a)) return false;
+        if (is_ours(a) || !on_link(a) || is_broadcast(a)) return false;
         if (prefix_len < 31 && a == network()) return false;
         return !is_this_network(a) && !is_loopback(a) && !is_multicast(a) && !is_reserved(a);
     }

@@ -30,6 +30,7 @@ enum class Error : std::uint8_t {
     InvalidState,       ///< EISCONN/EALREADY-like: e.g. connect() twice
     WouldBlock,         ///< EAGAIN: send buffer full, or nothing to read yet
     Closing,            ///< ESHUTDOWN-like: the connection is closing (RFC 9293 "connection closing")
+    AddressNotAvailable,  ///< EADDRNOTAVAIL: connect() from a local address that is not ours
 };
 
 int to_errno(Error e) noexcept;
