@@ -94,6 +94,44 @@ struct Result {
     [[nodiscard]] double ratio() const { return lost == 0 ? 0.0 : static_cast<double>(retrans) / static_cast<double>(lost); }
 };
 
+/// Polls both engines and carries their frames over a wire of `one_way` delay (each port's
+/// `drop` still applies) until `done()` or 600 s of virtual time; `now` ends where it stopped.
+template <class Done>
+void carry(Engine& a, Engine& b, SimPort& pa, SimPort& pb, Duration one_way, Instant& now, Done done) {
+    struct Hop {
+        Instant at;
+        std::vector<std::uint8_t> f;
+    };
+    std::deque<Hop> ab, ba;
+    const Instant end = now + Duration::seconds(600);
+    while (now < end && !done()) {
+        a.poll(now);
+        b.poll(now);
+        for (auto& f : pa.sent) ab.push_back({now + one_way, std::move(f)});
+        for (auto& f : pb.sent) ba.push_back({now + one_way, std::move(f)});
+        pa.sent.clear();
+        pb.sent.clear();
+        bool moved = false;
+        while (!ab.empty() && ab.front().at <= now) {
+            pb.deliver(std::move(ab.front().f));
+            ab.pop_front();
+            moved = true;
+        }
+        while (!ba.empty() && ba.front().at <= now) {
+            pa.deliver(std::move(ba.front().f));
+            ba.pop_front();
+            moved = true;
+        }
+        if (!moved && pa.pending() == 0 && pb.pending() == 0) {
+            // Nothing to do now: the next arrival or the next timer tick.
+            Instant next = now + Duration::millis(1);
+            if (!ab.empty() && ab.front().at < next) next = ab.front().at;
+            if (!ba.empty() && ba.front().at < next) next = ba.front().at;
+            now = next;
+        }
+    }
+}
+
 /// A to B: `bytes` over a wire of `one_way` delay that drops A's data frames with probability
 /// `loss` (seeded). `sack`: SACK (and RACK-TLP) on both ends, else NewReno without SACK.
 Result transfer(bool sack, double loss, std::uint32_t seed, std::size_t bytes, Duration one_way) {
@@ -133,38 +171,7 @@ Result transfer(bool sack, double loss, std::uint32_t seed, std::size_t bytes, D
         EXPECT_TRUE(b.listen(kPort));
         EXPECT_TRUE(a.connect(kIpB, kPort));
         a.flush(now);
-        struct Hop {
-            Instant at;
-            std::vector<std::uint8_t> f;
-        };
-        std::deque<Hop> ab, ba;
-        const Instant end = now + Duration::seconds(600);
-        while (now < end && !(sink.fin && sink.got == bytes)) {
-            a.poll(now);
-            b.poll(now);
-            for (auto& f : pa.sent) ab.push_back({now + one_way, std::move(f)});
-            for (auto& f : pb.sent) ba.push_back({now + one_way, std::move(f)});
-            pa.sent.clear();
-            pb.sent.clear();
-            bool moved = false;
-            while (!ab.empty() && ab.front().at <= now) {
-                pb.deliver(std::move(ab.front().f));
-                ab.pop_front();
-                moved = true;
-            }
-            while (!ba.empty() && ba.front().at <= now) {
-                pa.deliver(std::move(ba.front().f));
-                ba.pop_front();
-                moved = true;
-            }
-            if (!moved && pa.pending() == 0 && pb.pending() == 0) {
-                // Nothing to do now: the next arrival or the next timer tick.
-                Instant next = now + Duration::millis(1);
-                if (!ab.empty() && ab.front().at < next) next = ab.front().at;
-                if (!ba.empty() && ba.front().at < next) next = ba.front().at;
-                now = next;
-            }
-        }
+        carry(a, b, pa, pb, one_way, now, [&] { return sink.fin && sink.got == bytes; });
         res.took = now - start;
         res.tcp = a.tcp_counters();
         res.retrans = a.tcp_counters().bytes_retrans;
@@ -300,37 +307,7 @@ EchoResult echo_transfer(double loss, std::uint32_t seed, std::size_t bytes, Dur
         EXPECT_TRUE(b.listen(kPort));
         EXPECT_TRUE(a.connect(kIpB, kPort));
         a.flush(now);
-        struct Hop {
-            Instant at;
-            std::vector<std::uint8_t> f;
-        };
-        std::deque<Hop> ab, ba;
-        const Instant end = now + Duration::seconds(600);
-        while (now < end && !(client.back.fin && client.back.got == bytes)) {
-            a.poll(now);
-            b.poll(now);
-            for (auto& f : pa.sent) ab.push_back({now + one_way, std::move(f)});
-            for (auto& f : pb.sent) ba.push_back({now + one_way, std::move(f)});
-            pa.sent.clear();
-            pb.sent.clear();
-            bool moved = false;
-            while (!ab.empty() && ab.front().at <= now) {
-                pb.deliver(std::move(ab.front().f));
-                ab.pop_front();
-                moved = true;
-            }
-            while (!ba.empty() && ba.front().at <= now) {
-                pa.deliver(std::move(ba.front().f));
-                ba.pop_front();
-                moved = true;
-            }
-            if (!moved && pa.pending() == 0 && pb.pending() == 0) {
-                Instant next = now + Duration::millis(1);
-                if (!ab.empty() && ab.front().at < next) next = ab.front().at;
-                if (!ba.empty() && ba.front().at < next) next = ba.front().at;
-                now = next;
-            }
-        }
+        carry(a, b, pa, pb, one_way, now, [&] { return client.back.fin && client.back.got == bytes; });
         res.tcp_b = b.tcp_counters();
         a.abort_all(now);
         b.abort_all(now);
