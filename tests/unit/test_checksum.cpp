@@ -57,6 +57,27 @@ TEST(Checksum, AllOnesDoesNotOverflow) {
     EXPECT_EQ(checksum_fold(checksum_partial(ff)), reference_sum(ff));
 }
 
+TEST(Checksum, DeferredCarriesFoldBackAtTheEnd) {
+    // The 64-bit words are summed with their carries kept apart: two all-ones words carry
+    // once, and a third word whose low byte is 1 makes the low half wrap as the carry is
+    // added back (the end-around carry of the final fold). Every length up to 40 bytes of
+    // this pattern, and of words near 0xffff in every byte lane, matches the reference.
+    std::vector<std::uint8_t> d(16, 0xff);
+    d.push_back(0x01);
+    d.resize(24, 0x00);
+    d.insert(d.end(), 16, 0xff);
+    for (std::size_t len = 0; len <= d.size(); ++len) {
+        std::vector<std::uint8_t> piece(d.begin(), d.begin() + static_cast<long>(len));
+        EXPECT_EQ(checksum_fold(checksum_partial(piece)), reference_sum(piece)) << "len " << len;
+    }
+    std::mt19937 rng(3);
+    for (int iter = 0; iter < 200; ++iter) {
+        std::vector<std::uint8_t> v(static_cast<std::size_t>(rng() % 300));
+        for (auto& b : v) b = static_cast<std::uint8_t>(0xf0 | (rng() & 0x0f));
+        EXPECT_EQ(checksum_fold(checksum_partial(v)), reference_sum(v)) << "size " << v.size();
+    }
+}
+
 TEST(Checksum, ChainingEvenPiecesEqualsOneShot) {
     std::mt19937 rng(2);
     auto buf = random_bytes(rng, 1001);

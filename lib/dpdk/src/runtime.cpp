@@ -291,8 +291,13 @@ std::uint16_t DpdkPort::rx_burst(engine::RxFrame* out, std::uint16_t max) noexce
         }
         if (n < want) break;
     }
-    // Datagrams whose fragments stopped coming are let go even when no fragment arrives.
-    if (reassembler_) reassembler_->expire(t ? *t : now());
+    // Datagrams whose fragments stopped coming are let go even when no fragment arrives. A
+    // fragment's push() sweeps first; without one, every kExpireEvery bursts is enough (the
+    // timeout is seconds) and keeps the clock read and the table walk off most empty polls.
+    if (reassembler_ && !t && ++bursts_since_expire_ >= kExpireEvery) {
+        bursts_since_expire_ = 0;
+        reassembler_->expire(now());
+    }
     return got;
 }
 
@@ -355,7 +360,10 @@ rte_mbuf* DpdkPort::build(engine::TxFrame& f, bool allow_chain) noexcept {
     }
     rte_mbuf* h = rte_pktmbuf_alloc(pool_.get());
     if (h == nullptr) return nullptr;
-    const bool chain = allow_chain && info_.multi_seg_tx && f.len > 0;
+    // Payload up to kTxCopyBreak bytes is copied behind the header: one mbuf instead of a header
+    // mbuf plus an indirect one per piece (two allocations, an attach and a chain fewer, and
+    // one segment for the PMD to walk; docs/profiles.md). TSO frames always chain.
+    const bool chain = allow_chain && info_.multi_seg_tx && f.len > 0 && (f.len > kTxCopyBreak || f.tso_segsz > 0);
     const std::uint32_t linear = f.hdr_len + (chain ? 0 : f.len);
     if (linear > rte_pktmbuf_tailroom(h)) {
         rte_pktmbuf_free(h);

@@ -136,6 +136,7 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
     tx_.resize(std::max<std::size_t>(2u * cfg.burst, tcp::Outbox::kMaxSegments + cfg.burst));
     rx_free_.reserve(cfg.burst);
     touched_.reserve(cfg.burst);
+    rearm_queue_.reserve(cfg.max_connections);
     const std::size_t held = std::size_t{cfg.neighbours.capacity} * cfg.neighbours.queue_per_entry;
     held_.reset(new Held[held]);
     free_held_.reserve(held);
@@ -238,6 +239,25 @@ Engine::Flow& Engine::flow_of(const tcp::Connection* c) noexcept {
 }
 
 void Engine::rearm(Flow& f) noexcept {
+    if (!in_poll_) {
+        rearm_now(f);  // connect(), touch(), shutdown(): in place, as their callers expect
+        return;
+    }
+    if (f.rearm_queued) return;
+    f.rearm_queued = true;
+    rearm_queue_.push_back(&f);
+}
+
+void Engine::flush_rearms() noexcept {
+    // rearm_now() queues nothing, so the list does not grow while it is walked.
+    for (Flow* f : rearm_queue_) {
+        f->rearm_queued = false;
+        rearm_now(*f);
+    }
+    rearm_queue_.clear();
+}
+
+void Engine::rearm_now(Flow& f) noexcept {
     if (!f.live) return;
     tcp::Connection& c = f.conn();
     const tcp::State st = c.state();
@@ -277,6 +297,7 @@ void Engine::rearm(Flow& f) noexcept {
 std::uint16_t Engine::poll(Instant now) {
     assert_owner();
     now_ = now;
+    in_poll_ = true;
     if (announcements_left_ > 0 && now_ >= next_announcement_) announce();
     const std::uint16_t n = port_.rx_burst(rx_.data(), cfg_.burst);
     touched_.clear();
@@ -310,6 +331,8 @@ std::uint16_t Engine::poll(Instant now) {
     reclaim();
     recycle_time_wait();
     wake_buffer_waiters();
+    flush_rearms();
+    in_poll_ = false;
     if (now_ - last_publish_ >= kPublishEvery) publish();
     return n;
 }
@@ -574,6 +597,7 @@ void Engine::dispatch_events() {
 }
 
 void Engine::run_timers() {
+    flush_rearms();  // deadlines moved outside a poll (connect(), touch()) are in the wheel first
     wheel_.advance(now_, [&](TimerEntry& entry) {
         Flow& f = static_cast<Flow&>(entry);
         tcp::Connection& c = f.conn();
@@ -710,6 +734,7 @@ void Engine::transmit() {
         // Sending moved the sender's retransmission or delayed-ACK deadline.
         if (s.conn != nullptr) rearm(flow_of(s.conn));
     }
+    flush_rearms();
     if (tx_count_ > 0) {
         port_.tx_burst(tx_.data(), tx_count_);
         tx_count_ = 0;

@@ -167,6 +167,11 @@ public:
 
 private:
     static constexpr std::uint16_t kMaxTxFragments = 64;  ///< 64 * 1480 bytes > the largest datagram
+    /// Payloads up to this many bytes are copied into the header's mbuf rather than chained as
+    /// indirect mbufs: below it, a copy costs less than the allocations it saves.
+    static constexpr std::uint32_t kTxCopyBreak = 256;
+    /// rx_burst() calls without a fragment between two expiry sweeps of the reassembler.
+    static constexpr std::uint32_t kExpireEvery = 64;
 
     rte_mbuf* build(engine::TxFrame& f, bool allow_chain) noexcept;
     /// Appends `b` to m[k..] as it is, or as fragments when it is an IPv4 frame above the MTU;
@@ -181,6 +186,7 @@ private:
     Capture* capture_ = nullptr;
     TraceRing* trace_ = nullptr;
     std::unique_ptr<Reassembler> reassembler_;
+    std::uint32_t bursts_since_expire_ = 0;  // rx_burst() calls since the last sweep without a fragment
     std::string reassembly_error_;
 };
 

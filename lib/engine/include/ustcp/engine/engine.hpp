@@ -315,6 +315,7 @@ private:
         FlowInfo info;
         tcp::State counted = tcp::State::Closed;  // the state states_ counts it in
         bool live = false;
+        bool rearm_queued = false;                // on rearm_queue_ until flush_rearms()
         std::uint32_t incarnation = 0;            // new_connection() counts the slot's TCBs
         Instant opened;                           // new_connection()'s now_
         alignas(tcp::Connection) std::byte storage[sizeof(tcp::Connection)];
@@ -345,7 +346,14 @@ private:
     void run_neighbour_timers();
     void drop_held(std::span<const ip::PacketHandle> frames);
     TxFrame* next_tx();
+    /// Queues f for rearm_now() at the next flush_rearms() (once, however often it is called):
+    /// a segment's input, the callbacks and the output each changed the TCB, and the wheel,
+    /// the state counts and FlowInfo need it only once they are all done. Flushed at the end
+    /// of transmit(), before the timers run and when poll() returns; outside poll() (connect(),
+    /// touch(), shutdown()) at once.
     void rearm(Flow& f) noexcept;
+    void rearm_now(Flow& f) noexcept;
+    void flush_rearms() noexcept;
     [[nodiscard]] Flow& flow_of(const tcp::Connection* c) noexcept;
     void assert_owner() noexcept;
     void wake_buffer_waiters();
@@ -413,6 +421,8 @@ private:
     std::vector<std::unique_ptr<tcp::Listener>> listeners_;
     std::vector<tcp::Connection*> touched_;
     std::vector<tcp::Connection*> closed_;
+    std::vector<Flow*> rearm_queue_;  // each flow at most once (Flow::rearm_queued)
+    bool in_poll_ = false;            // rearm() queues only inside poll()
     std::vector<RxFrame> rx_;
     std::vector<TxFrame> tx_;
     std::vector<void*> rx_free_;

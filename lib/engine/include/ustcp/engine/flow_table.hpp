@@ -17,8 +17,9 @@
 //
 // Layout. Open addressing with linear probing over a power-of-two array of 32-byte slots
 // {seq, key, value, hash}, at least twice the capacity (load factor <= 1/2: a hit probes
-// 1.5 slots on average, a miss 2.5). Allocated once, from the heap or from memory the
-// caller provides (hugepages via lib/dpdk); nothing is allocated after construction. The
+// 1.5 slots on average, a miss 2.5). Allocated once, from the heap (2 MiB aligned with
+// MADV_HUGEPAGE from 2 MiB up) or from memory the caller provides (hugepages via
+// lib/dpdk); nothing is allocated after construction. The
 // hash is a keyed multiply-fold of the 96-bit tuple (FlowHash): pass a random seed so that
 // peers cannot simply aim tuples at one cluster (a keyed mix, cheaper than a PRF such as
 // SipHash but no proof against a determined attacker; longest_probe() shows a cluster).
@@ -65,16 +66,20 @@
 // written, a few nanoseconds).
 #pragma once
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <span>
 #include <thread>
+#include <type_traits>
 
 #include "ustcp/base/addr.hpp"
 #include "ustcp/base/result.hpp"
@@ -164,6 +169,7 @@ public:
         return slots_for(capacity) * sizeof(Slot);
     }
     static constexpr std::size_t kMemoryAlignment = 64;
+    static constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
     /// Allocates the slots (zeroed, so their pages are touched now, not on the data path)
     /// and the reclaim ring. `reclaimer` must outlive the table.
@@ -180,14 +186,23 @@ public:
           ring_(new Deferred[std::max<std::size_t>(cfg.capacity, 1)]) {
         assert(cfg.capacity <= (std::size_t{1} << 30));
         if (memory == nullptr) {
-            owned_.reset(new Slot[mask_ + 1]);
-            slots_ = owned_.get();
-        } else {
-            assert(reinterpret_cast<std::uintptr_t>(memory) % kMemoryAlignment == 0);
-            auto* p = static_cast<Slot*>(memory);
-            for (std::size_t i = 0; i <= mask_; ++i) new (&p[i]) Slot;
-            slots_ = std::launder(p);
+            // Tables of 2 MiB and more sit on 2 MiB boundaries and ask for transparent huge
+            // pages: at 1 Mi flows (64 MiB) a lookup's page walk misses the cache as often
+            // as its slot does with 4 KiB pages (bench/micro BM_FlowLookupHit, docs/profiles.md).
+            const std::size_t bytes = memory_bytes(cfg.capacity);
+            const std::size_t align = bytes >= kHugePage ? kHugePage : kMemoryAlignment;
+            const std::size_t size = (bytes + align - 1) / align * align;
+            memory = std::aligned_alloc(align, size);
+            if (memory == nullptr) throw std::bad_alloc();
+            owned_.reset(memory);
+#ifdef MADV_HUGEPAGE
+            if (align == kHugePage) (void)::madvise(memory, size, MADV_HUGEPAGE);  // a hint: 4 KiB pages if refused
+#endif
         }
+        assert(reinterpret_cast<std::uintptr_t>(memory) % kMemoryAlignment == 0);
+        auto* p = static_cast<Slot*>(memory);
+        for (std::size_t i = 0; i <= mask_; ++i) new (&p[i]) Slot;
+        slots_ = std::launder(p);
     }
 
     FlowTable(const FlowTable&) = delete;
@@ -405,6 +420,7 @@ private:
         std::uint32_t hash = 0;               // writer only: home slot = hash & mask
     };
     static_assert(sizeof(Slot) == 32);
+    static_assert(std::is_trivially_destructible_v<Slot>);
 
     struct Snapshot {
         std::uint64_t addrs;
@@ -465,7 +481,10 @@ private:
     std::size_t capacity_;
     std::size_t mask_;
     Slot* slots_ = nullptr;
-    std::unique_ptr<Slot[]> owned_;
+    struct Free {
+        void operator()(void* p) const noexcept { std::free(p); }
+    };
+    std::unique_ptr<void, Free> owned_;  // the slots when the table allocated them (Slot is trivially destructible)
     alignas(64) std::atomic<std::uint64_t> moves_{0};  // odd while a removal shifts entries; readers poll it
     alignas(64) std::atomic<std::size_t> size_{0};     // not on moves_'s line: the writer stores it every change
     std::unique_ptr<Deferred[]> ring_;  // removed values, oldest at head_
