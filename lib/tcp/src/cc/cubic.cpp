@@ -147,7 +147,7 @@ void Cubic::congestion_event(SeqNum snd_una, SeqNum snd_max) noexcept {
     w_max_ = static_cast<float>(fast_convergence_ && cw < w_max_ ? cw * (1.0 + beta_) / 2.0 : cw);
     // §4.6: ssthresh = max(beta_cubic * cwnd, 2 SMSS), on min(cwnd, FlightSize) (header).
     const double base = std::min(cw, static_cast<double>(flight_size(snd_una, snd_max)));
-    ssthresh_ = std::max(static_cast<std::uint32_t>(base * beta_), 2 * smss_);
+    ssthresh_ = std::max(static_cast<std::uint32_t>(std::lround(base * beta_)), 2 * smss_);  // nearest byte: 0.7f is 0.69999999
     epoch_valid_ = false;
     ca_frac_ = 0;
     hystart_on_ = false;  // a loss ends the initial slow start, HyStart++ with it
