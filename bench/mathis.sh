@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/mathis.sh [BUILDDIR] [MIB] [SEEDS]: NewReno's and CUBIC's goodput over the simulated link
+# bench/mathis.sh [BUILDDIR] [MIB] [SEEDS]: goodput over the simulated link (NewReno without SACK,
+# NewReno with SACK, CUBIC with SACK and RACK-TLP)
 # (lib/sim, virtual clock) at loss rates 0.1%..5%, against the Mathis et al. bound
 # MSS/RTT * 1.22/sqrt(p). Writes bench/results/mathis.csv and, with gnuplot, bench/results/mathis.png.
 #
@@ -24,8 +25,9 @@ set ylabel "goodput, Mbit/s"
 set title "ustcp over the simulated link (RTT 20 ms, 1 Gbit/s, ${MIB} MiB x ${SEEDS} seeds) vs Mathis MSS/RTT*1.22/sqrt(p)"
 set key top right
 set grid
-plot "< grep '^newreno' $OUT/mathis.csv" using 2:3 with linespoints lw 2 title "NewReno (no SACK yet)", \
-     "< grep '^cubic' $OUT/mathis.csv" using 2:3 with linespoints lw 2 title "CUBIC + HyStart++", \
-     "< grep '^cubic' $OUT/mathis.csv" using 2:4 with lines dt 2 lw 2 title "Mathis bound"
+plot "< grep '^newreno,' $OUT/mathis.csv" using 2:3 with linespoints lw 2 title "NewReno, no SACK", \
+     "< grep '^newreno_sack,' $OUT/mathis.csv" using 2:3 with linespoints lw 2 title "NewReno + SACK (RFC 6675)", \
+     "< grep '^cubic_sack_rack,' $OUT/mathis.csv" using 2:3 with linespoints lw 2 title "CUBIC + HyStart++ + SACK + RACK-TLP", \
+     "< grep '^cubic_sack_rack,' $OUT/mathis.csv" using 2:4 with lines dt 2 lw 2 title "Mathis bound"
 GP
 echo "wrote $OUT/mathis.csv and $OUT/mathis.png"

@@ -607,6 +607,15 @@ void Runner::run_command(const std::string& text, int line) {
 }
 
 void Runner::apply_sysctl(const std::string& name, const std::string& value) {
+    if (name == "net.ipv4.tcp_congestion_control") {
+        // Linux's names: "reno" is NewReno (RFC 6582 recovery), "cubic" RFC 9438.
+        tcp::Config& c = host_->config();
+        if (value == "reno" || value == "newreno") c.cc.algorithm = tcp::cc::Algorithm::NewReno;
+        else if (value == "cubic") c.cc.algorithm = tcp::cc::Algorithm::Cubic;
+        else return note("ignored sysctl " + name + "=" + value + ": lib/tcp has reno and cubic");
+        if (set_.verbose) note("sysctl " + name + "=" + value + " -> Config::cc.algorithm");
+        return;
+    }
     const auto v = parse_int(value);
     if (!v) {
         note("ignored sysctl " + name + "=" + value + ": not a number");

@@ -1,5 +1,7 @@
 // bench/mathis: goodput of one bulk transfer over the simulated link (lib/sim) against the
-// Mathis et al. model, MSS/RTT * 1.22/sqrt(p), for NewReno and CUBIC at several loss rates.
+// Mathis et al. model, MSS/RTT * 1.22/sqrt(p), at several loss rates, for three loss-recovery
+// configurations: NewReno without SACK (RFC 6582 recovery only), NewReno with SACK (RFC 6675,
+// RACK off), and CUBIC with SACK and RACK-TLP (the engine's defaults).
 //
 //   build/bench/mathis/ustcp-mathis [OUT.csv] [MIB] [SEEDS]     (bench/mathis.sh runs it and plots)
 //
@@ -7,7 +9,7 @@
 // (RTT 20 ms), 4 MiB socket buffers (a window limit of 1.6 Gbit/s). Random loss p applies to the
 // data direction only (the model's assumption); ACKs are not lost. Each point is the mean
 // of SEEDS transfers of MIB MiB with different loss seeds. Everything runs on the virtual
-// clock: the numbers do not depend on the machine. Columns: algorithm, p, goodput, the
+// clock: the numbers do not depend on the machine. Columns: configuration, p, goodput, the
 // model's bound, their ratio, and the sender's fast retransmits and RTOs (means).
 #include <cmath>
 #include <cstdio>
@@ -33,11 +35,23 @@ int main(int argc, char** argv) {
     }
     constexpr double kRtt = 0.020;
     constexpr double kMss = 1448;  // 1460 less the timestamp option
-    std::fprintf(out, "algorithm,loss,goodput_mbps,mathis_mbps,ratio,fast_retransmits,rtos\n");
+    std::fprintf(out, "config,loss,goodput_mbps,mathis_mbps,ratio,fast_retransmits,rtos\n");
     const double losses[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05};
     int failed = 0;
-    for (const auto algo : {tcp::cc::Algorithm::NewReno, tcp::cc::Algorithm::Cubic}) {
-        const char* name = algo == tcp::cc::Algorithm::Cubic ? "cubic" : "newreno";
+    struct Config {
+        const char* name;
+        tcp::cc::Algorithm algo;
+        bool sack;
+        bool rack;
+    };
+    const Config configs[] = {
+        {"newreno", tcp::cc::Algorithm::NewReno, false, false},
+        {"newreno_sack", tcp::cc::Algorithm::NewReno, true, false},
+        {"cubic_sack_rack", tcp::cc::Algorithm::Cubic, true, true},
+    };
+    for (const Config& cfg : configs) {
+        const char* name = cfg.name;
+        const tcp::cc::Algorithm algo = cfg.algo;
         for (const double p : losses) {
             double goodput = 0, fast = 0, rtos = 0;
             for (int k = 0; k < seeds; ++k) {
@@ -55,6 +69,8 @@ int main(int argc, char** argv) {
                 s.bytes = mib << 20;
                 s.data_seed = static_cast<std::uint64_t>(k) + 1;
                 s.tcp.cc.algorithm = algo;
+                s.tcp.sack = cfg.sack;
+                s.tcp.rack = cfg.rack;
                 s.tcp.send_buffer = s.tcp.recv_buffer = 4u << 20;
                 s.limit = Duration::seconds(3600);
                 const sim::TransferResult r = sim::run_transfer(s);
@@ -71,7 +87,7 @@ int main(int argc, char** argv) {
             const double mathis = kMss * 8 / kRtt * 1.22 / std::sqrt(p);
             std::fprintf(out, "%s,%g,%.3f,%.3f,%.3f,%.1f,%.1f\n", name, p, goodput / 1e6, mathis / 1e6, goodput / mathis,
                          fast, rtos);
-            std::printf("%-8s p=%-6g goodput %8.3f Mbit/s  Mathis %8.3f Mbit/s  ratio %.2f  fast rtx %.0f  rto %.0f\n",
+            std::printf("%-15s p=%-6g goodput %8.3f Mbit/s  Mathis %8.3f Mbit/s  ratio %.2f  fast rtx %.0f  rto %.0f\n",
                         name, p, goodput / 1e6, mathis / 1e6, goodput / mathis, fast, rtos);
         }
     }

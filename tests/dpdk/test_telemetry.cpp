@@ -186,7 +186,8 @@ TEST(Telemetry, ServesStatsAndConnectionsOverTheSocket) {
             return false;
         };
         bool all_connected = true;
-        for (int round = 0; round < 20 && all_connected; ++round) {
+        // At least 20 rounds, and on until the reader has walked the table a few times meanwhile.
+        for (int round = 0; (round < 20 || replies.load() < 3) && round < 100000 && all_connected; ++round) {
             a.abort_all(now);
             run_until(a, b, now, [&] { return b.connections() == 0; });
             for (int i = 0; i < 50 && all_connected; ++i) all_connected = connect();

@@ -12,9 +12,11 @@
 // The bounds: a goodput floor, as a fraction of the lesser of the link rate and the
 // Mathis et al. model MSS/RTT * 1.22/sqrt(p), with p the profile's loss per data frame
 // (random, burst and corrupted frames alike); the allowed time is the bytes at that floor
-// plus 3 s for the handshake, slow start and close. The fractions are what NewReno
-// without SACK recovery (RTOs for multiple losses per window) achieves with margin, per
-// profile: SACK (RFC 6675) and RACK will allow tighter ones.
+// plus 0.25 s (the handshake and close take a few RTTs of 10 ms; slow start is inside
+// the measured goodput). The fractions sit about 15% below the lower of what NewReno and
+// CUBIC achieve with SACK (RFC 6675) and RACK-TLP on, at 4 and at 64 MiB (table below):
+// close enough that losing SACK recovery, RACK or D-SACK undo fails a profile, with room
+// for small changes in timing elsewhere in the engine.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -42,24 +44,30 @@ struct Profile {
     double floor;        ///< the goodput floor, as a fraction of min(link rate, Mathis)
 };
 
-// Each profile runs with NewReno and with CUBIC (HyStart++). Measured with NewReno, no SACK
-// recovery yet (goodput / min(rate, Mathis), 4 MiB and 64 MiB): loss_0_1 0.77/0.97, loss_1 0.96/0.80, loss_5 0.28/0.26, loss_10 0.085/0.038
-// (RTOs dominate: the PFTK model with timeouts predicts ~0.1), burst_1 1.5/1.6 (a burst
-// is one congestion event), reorder_5 0.077/0.075 (every reordering past 3 segments is a
-// spurious fast retransmit halving cwnd: no DSACK undo yet), dup_1 0.35/0.84 (slow start
-// overflowing the queue costs a multi-loss window), corrupt_1 0.86/0.80, combined 0.31/0.31.
-// CUBIC's are within a factor 1.5 of these either way (loss_10 at 64 MiB: 0.029). The floors
-// are about half of the lower of the two, and hold for both algorithms.
+// Each profile runs with NewReno and with CUBIC (HyStart++), both with SACK and RACK-TLP
+// (the engine's defaults). Measured (goodput / min(rate, Mathis); NewReno 4 MiB, 64 MiB;
+// CUBIC 4 MiB, 64 MiB):
+//   loss_0_1  1.34 1.00  1.70 1.10      burst_1    1.46 1.80  1.49 1.94
+//   loss_1    1.06 0.87  1.24 0.94      reorder_5  0.53 0.79  0.56 0.88
+//   loss_5    0.63 0.61  0.65 0.62      dup_1      0.47 0.86  0.47 0.89
+//   loss_10   0.34 0.33  0.30 0.31      corrupt_1  1.03 0.87  1.23 0.94
+//   combined  0.70 0.66  0.72 0.72
+// Above 1: the Mathis model assumes one loss per congestion event and an RTT that does
+// not count the queue; a burst of 4 is one event, and random loss at 0.1% rarely halves
+// twice per window. Without SACK (the first version of this table) loss_5 was 0.28,
+// loss_10 0.04-0.09 (RTOs for multiple losses per window) and reorder_5 0.08 (spurious fast
+// retransmits, no undo). dup_1 at 4 MiB is low for both: slow start overflowing the queue
+// costs a multi-loss window that is a larger share of a short run.
 const Profile kProfiles[] = {
-    {"loss_0_1", "loss=0.1%", 0.001, 0.40},
-    {"loss_1", "loss=1%", 0.01, 0.40},
-    {"loss_5", "loss=5%", 0.05, 0.12},
-    {"loss_10", "loss=10%", 0.10, 0.015},
-    {"burst_1", "burst=1%,burst_len=4", 0.01, 0.40},
-    {"reorder_5", "reorder=5%,reorder_delay=2ms", 0.0, 0.035},
-    {"dup_1", "dup=1%", 0.0, 0.15},
-    {"corrupt_1", "corrupt=1%", 0.01, 0.40},
-    {"combined", "loss=1%,burst=1%,reorder=5%,reorder_delay=2ms,dup=1%,corrupt=1%,jitter=1ms", 0.03, 0.12},
+    {"loss_0_1", "loss=0.1%", 0.001, 0.85},
+    {"loss_1", "loss=1%", 0.01, 0.73},
+    {"loss_5", "loss=5%", 0.05, 0.52},
+    {"loss_10", "loss=10%", 0.10, 0.25},
+    {"burst_1", "burst=1%,burst_len=4", 0.01, 1.24},
+    {"reorder_5", "reorder=5%,reorder_delay=2ms", 0.0, 0.45},
+    {"dup_1", "dup=1%", 0.0, 0.40},
+    {"corrupt_1", "corrupt=1%", 0.01, 0.73},
+    {"combined", "loss=1%,burst=1%,reorder=5%,reorder_delay=2ms,dup=1%,corrupt=1%,jitter=1ms", 0.03, 0.56},
 };
 
 std::uint64_t transfer_bytes() {
@@ -93,7 +101,7 @@ TEST_P(Transfer, Sha256EqualWithinTheBound) {
     s.data_seed = 77;
     const double floor = floor_bps(p);
     const Duration bound = Duration::nanos(static_cast<std::int64_t>(static_cast<double>(s.bytes) * 8 / floor * 1e9)) +
-                           Duration::seconds(3);
+                           Duration::millis(250);
     s.limit = bound + Duration::seconds(60);  // run past the bound to report how far off it was
     if (const char* dir = std::getenv("USTCP_TRANSFER_PCAP_DIR")) {
         s.pcap = std::string(dir) + "/" + p.name + (s.tcp.cc.algorithm == tcp::cc::Algorithm::Cubic ? "_cubic" : "") + ".pcap";

@@ -362,6 +362,41 @@ TEST_F(Sack, SeveralLossesInOneWindowWithoutRack) {
 }
 
 // Blocks outside SND.UNA..SND.MAX are ignored and counted.
+// RFC 8985 §6.2 step 5 end to end: segment 3 is lost, and so is its first retransmission.
+// New data sent after the retransmission is SACKed, so RACK finds the retransmission lost
+// too and sends a third copy in the same recovery, without waiting for the RTO.
+TEST_F(Sack, RackDetectsALostRetransmissionWithoutAnRto) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_TRUE(c->rack_on());
+    warm(30 * kMss, ms(10));
+    // More than one window, so that new data follows the retransmission.
+    const std::uint32_t kSegs = 4 * (c->congestion().cwnd() / kMss);
+    const SeqNum base = c->snd_nxt();
+    std::vector<int> copies(kSegs, 0);
+    lose = [&](const Wire& w, bool from_a) {
+        if (!from_a || w.payload.empty() || w.hdr.seq < base) return false;
+        const auto i = static_cast<std::uint32_t>(w.hdr.seq - base) / kMss;
+        if (i >= kSegs) return false;
+        ++copies[i];
+        return i == 3 && copies[i] <= 2;  // the original and the first retransmission
+    };
+    const Instant start_at = link.now;
+    const std::string d = pattern(kSegs * kMss, 5);
+    write(d);
+    EXPECT_EQ(transfer(d.size(), ms(10), start_at + Duration::seconds(5)), d);
+    EXPECT_EQ(copies[3], 3);
+    for (std::uint32_t i = 0; i < kSegs; ++i) {
+        if (i != 3) {
+            EXPECT_EQ(copies[i], 1) << i;
+        }
+    }
+    EXPECT_EQ(c->stats().rto_expiries, 0u) << "the lost retransmission was found by RACK";
+    EXPECT_EQ(c->stats().sack_recoveries, 1u);
+    EXPECT_GE(c->stats().rack_loss_marked, 2u);
+    EXPECT_EQ(c->stats().bytes_retrans, 2u * kMss);
+    EXPECT_LT(link.now - start_at, Duration::millis(200)) << "well inside the 200 ms minimum RTO";
+}
+
 TEST_F(Sack, BogusBlocksAreCountedAndIgnored) {
     ASSERT_NO_FATAL_FAILURE(start());
     write(pattern(4 * kMss));
@@ -491,6 +526,77 @@ TEST(Rack, ARetransmissionInTheSameTickAsNewDataIsNotSentBeforeIt) {
     EXPECT_EQ(r.detect_loss(t1 + ms(100), Duration::zero(), true, false, mark), Duration::zero());
     EXPECT_TRUE(lost.empty()) << "the retransmission was marked lost by data sent before it";
     EXPECT_EQ(r.entries(), 1u);
+}
+
+// RFC 8985 §6.2 step 5: a retransmission is a send like any other. Once a segment sent after
+// it is delivered and RACK.rtt + reo_wnd has passed, the retransmission itself is lost.
+TEST(Rack, ALostRetransmissionIsMarkedWhenALaterSendIsDelivered) {
+    Rack r;
+    const Instant t0 = Instant::from_nanos(1'000'000'000);
+    r.on_send(SeqNum(0), SeqNum(100), t0, false);
+    r.on_send(SeqNum(100), SeqNum(200), t0 + ms(1), false);
+    r.on_delivered(SeqNum(100), SeqNum(200), t0 + ms(21));  // RACK.rtt = min_RTT = 20 ms
+    std::vector<SeqRange> lost;
+    const auto mark = [&](SeqNum l, SeqNum rr) { lost.push_back({l, rr}); };
+    (void)r.detect_loss(t0 + ms(30), Duration::zero(), true, false, mark);  // in recovery: reo_wnd 0
+    ASSERT_EQ(lost.size(), 1u);
+    r.on_send(SeqNum(0), SeqNum(100), t0 + ms(30), true);   // the retransmission
+    r.on_send(SeqNum(200), SeqNum(300), t0 + ms(31), false);  // new data after it
+    lost.clear();
+    // Nothing sent after the retransmission has been delivered yet: it is not judged.
+    EXPECT_EQ(r.detect_loss(t0 + ms(60), Duration::zero(), true, false, mark), Duration::zero());
+    EXPECT_TRUE(lost.empty());
+    r.on_delivered(SeqNum(200), SeqNum(300), t0 + ms(51));
+    EXPECT_EQ(r.detect_loss(t0 + ms(51), Duration::zero(), true, false, mark), Duration::zero());
+    ASSERT_EQ(lost.size(), 1u) << "sent 21 ms before a delivered segment, RACK.rtt 20 ms: lost again";
+    EXPECT_EQ(lost[0], (SeqRange{SeqNum(0), SeqNum(100)}));
+}
+
+TEST(RackMinRtt, WindowedMinimumForgetsSamplesOlderThanTheWindow) {
+    WindowedMin m;
+    const Instant t0 = Instant::from_nanos(1'000'000'000);
+    const Duration win = Duration::seconds(10);
+    EXPECT_TRUE(m.empty());
+    EXPECT_EQ(m.update(ms(10), t0, win), ms(10));
+    EXPECT_EQ(m.update(ms(30), t0 + Duration::seconds(3), win), ms(10));
+    EXPECT_EQ(m.update(ms(20), t0 + Duration::seconds(6), win), ms(10));
+    EXPECT_EQ(m.update(ms(40), t0 + Duration::seconds(9), win), ms(10)) << "10 ms is 9 s old: still in";
+    // 11 s after the 10 ms sample it has left the window; the best later one is 20 ms.
+    EXPECT_EQ(m.update(ms(50), t0 + Duration::seconds(11), win), ms(20));
+    // 20 ms (taken at 6 s) leaves at 16 s; what is left is the newer samples.
+    EXPECT_GE(m.update(ms(60), t0 + Duration::seconds(17), win), ms(40));
+    // A new minimum replaces everything at once.
+    EXPECT_EQ(m.update(ms(5), t0 + Duration::seconds(18), win), ms(5));
+    // Nothing measured for longer than the window: the next sample stands alone.
+    EXPECT_EQ(m.update(ms(70), t0 + Duration::seconds(40), win), ms(70));
+}
+
+TEST(RackMinRtt, ReorderingWindowFollowsTheWindowedMinRtt) {
+    Rack r;
+    Instant t = Instant::from_nanos(1'000'000'000);
+    SeqNum seq(0);
+    const auto sample = [&](Duration rtt) {  // one segment sent and SACKed `rtt` later
+        r.on_send(seq, seq + 100, t, false);
+        t += rtt;
+        r.on_delivered(seq, seq + 100, t);
+        seq += 100;
+    };
+    sample(ms(40));
+    EXPECT_EQ(r.min_rtt(), ms(40));
+    EXPECT_EQ(r.reo_wnd(Duration::zero(), false, false), ms(10));
+    // The path gets longer: every sample is 100 ms from now on. min_RTT holds 40 ms for the
+    // window, then follows the path.
+    while (t < Instant::from_nanos(1'000'000'000) + Rack::kMinRttWindow - Duration::seconds(1)) {
+        sample(ms(100));
+        t += Duration::seconds(1);
+    }
+    EXPECT_EQ(r.min_rtt(), ms(40));
+    for (int i = 0; i < 5; ++i) {
+        sample(ms(100));
+        t += Duration::seconds(1);
+    }
+    EXPECT_EQ(r.min_rtt(), ms(100));
+    EXPECT_EQ(r.reo_wnd(Duration::zero(), false, false), ms(25));
 }
 
 // A segment delayed by less than the reordering window is not retransmitted once reordering

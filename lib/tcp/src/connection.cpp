@@ -1079,11 +1079,19 @@ void Connection::sack_on_ack(Context& ctx, Instant now, const TcpRepr& seg, SeqN
     if (u.dsack) on_dsack(ctx, now, u.dsack_range);
     if (sack_ == nullptr) return;
 
-    // RFC 6675 §5: recovery ends when the cumulative ACK reaches RecoveryPoint.
+    // RFC 6675 §5 (A): "An incoming cumulative ACK for a sequence number greater than
+    // RecoveryPoint signals the end of loss recovery" (recovery_point is HighData + 1, so
+    // SND.UNA reaching it is that ACK). The scoreboard above SND.UNA is kept. Short of it
+    // (B): the scoreboard was updated above and pipe is computed afresh in sack_output.
     if (s.in_recovery && snd_una_ >= s.recovery_point) {
         s.in_recovery = false;
+        s.rule3_bytes = s.rescue_bytes = 0;
         if (rack_on_) s.rack.on_recovery_end();
     }
+    // Resends by NextSeg (3) lie below HighRxt, the rescue below its end: once the cumulative
+    // ACK covers them they are out of the network.
+    if (s.rule3_bytes > 0 && snd_una_ >= s.high_rxt) s.rule3_bytes = 0;
+    if (s.rescue_bytes > 0 && snd_una_ >= s.rescue_end) s.rescue_bytes = 0;
     if (s.rp_valid && snd_una_ >= s.recovery_point) s.rp_valid = false;
 
     // RFC 8985 §7.4: the end of a tail-loss probe episode.
@@ -1161,7 +1169,10 @@ void Connection::detect_losses(Context& ctx, Instant now) noexcept {
             return;
         }
         if (s.in_recovery && edge > s.lost_marked_to) {
-            (void)s.sb.mark_lost(s.lost_marked_to < snd_una_ ? snd_una_ : s.lost_marked_to, edge);
+            // NextSeg (1.a): only above HighRxt; what was resent already is not lost again.
+            SeqNum from = s.lost_marked_to < snd_una_ ? snd_una_ : s.lost_marked_to;
+            if (from < s.high_rxt) from = s.high_rxt;
+            if (from < edge) (void)s.sb.mark_lost(from, edge);
             s.lost_marked_to = edge;
         }
         return;
@@ -1173,18 +1184,24 @@ void Connection::enter_sack_recovery(Context& ctx, Instant now) noexcept {
     SenderSack& s = *sack_;
     if (!rack_on_) {
         // IsLost marking from HighACK + 1; with DupThresh duplicates but IsLost still false
-        // (small segments), RFC 6675 (4.3) still resends the first segment.
+        // (small segments), RFC 6675 (4.3) still resends "the first data segment presumed
+        // dropped": the hole at HighACK + 1, up to SMSS and no further than the first SACKed
+        // range (the unSACKed data above that is not presumed dropped yet).
         const SeqNum edge = s.sb.is_lost_edge(snd_una_, snd_mss_);
         if (edge > snd_una_) (void)s.sb.mark_lost(snd_una_, edge);
         s.lost_marked_to = edge;
         if (!s.sb.sacked(snd_una_) && s.sb.lost_ranges().covered(snd_una_, snd_una_ + 1) == 0) {
-            (void)s.sb.mark_lost(snd_una_, std::min(snd_una_ + snd_mss_, snd_nxt_));
+            SeqNum to = std::min(snd_una_ + snd_mss_, snd_nxt_);
+            if (auto sk = s.sb.sacked_ranges().first_from(snd_una_); sk && sk->left < to) to = sk->left;
+            (void)s.sb.mark_lost(snd_una_, to);
         }
     }
     // RFC 6675 §5 (4.1)-(4.2): RecoveryPoint = HighData; the policy reduces its window.
     s.in_recovery = true;
     s.recovery_point = snd_nxt_;
     s.rp_valid = true;
+    s.high_rxt = snd_una_;
+    s.rule3_bytes = s.rescue_bytes = 0;
     s.tlp_out = s.tlp_wait = false;
     if (s.deadline_is_pto) loss_deadline_ = kNever;
     s.undo_cwnd = cc_.cwnd();
@@ -1197,8 +1214,11 @@ void Connection::enter_sack_recovery(Context& ctx, Instant now) noexcept {
     s.undo_hi = snd_nxt_;
     ++stats_.sack_recoveries;
     ++ctx.counters.sack_recoveries;
-    // (4.3): "retransmit the first data segment presumed dropped", whatever pipe says.
+    // (4.3): "retransmit the first data segment presumed dropped", whatever pipe says, and
+    // "set both HighRxt and RescueRxt to the highest sequence number in the retransmitted
+    // segment" (sack_retransmit moves HighRxt).
     if (auto r = s.sb.first_lost()) sack_retransmit(ctx, now, *r);
+    if (sack_ != nullptr) sack_->rescue_rxt = sack_->high_rxt;
 }
 
 void Connection::sack_retransmit(Context& ctx, Instant now, SeqRange r) noexcept {
@@ -1206,6 +1226,8 @@ void Connection::sack_retransmit(Context& ctx, Instant now, SeqRange r) noexcept
     const std::uint32_t used = send_data(ctx, now, r.left, len);
     if (sack_ == nullptr) return;
     sack_->sb.retransmitted(r.left, r.left + std::max(used, len));
+    // (C.2): HighRxt is the highest octet resent (below HighData) in this recovery.
+    if (sack_->in_recovery && sack_->high_rxt < r.left + used) sack_->high_rxt = r.left + used;
     ++stats_.retrans_fast;
     ++ctx.counters.fast_retransmits;
     if (rtx_deadline_ == kNever) arm_rtx(now);
@@ -1219,10 +1241,14 @@ void Connection::sack_output(Context& ctx, Instant now) noexcept {
             return;
         }
         // RFC 6675 §4 SetPipe: what is in flight is what was sent, less what was SACKed, less
-        // what is marked lost and not yet resent (a resent segment counts once again).
+        // what is marked lost and not yet resent (a resent segment counts once again). A
+        // segment resent by NextSeg (3) or (4) was not deemed lost, so SetPipe counts it twice,
+        // the original and the resend: rule3_bytes and rescue_bytes, held until the
+        // cumulative ACK covers them (until then, if SACKed, pipe is overestimated: we send
+        // less, never more, than the RFC would).
         const auto flight = static_cast<std::uint32_t>(snd_nxt_ - snd_una_);
         const std::uint32_t gone = s.sb.sacked_bytes() + s.sb.lost_bytes();
-        const std::uint32_t pipe = flight > gone ? flight - gone : 0;
+        const std::uint32_t pipe = (flight > gone ? flight - gone : 0) + s.rule3_bytes + s.rescue_bytes;
         // (C): "If cwnd - pipe >= 1 SMSS the sender SHOULD transmit one or more segments".
         if (std::uint64_t{pipe} + snd_mss_ > cc_.cwnd()) return;
         // NextSeg (1): the lowest lost sequence number not yet retransmitted.
@@ -1230,19 +1256,77 @@ void Connection::sack_output(Context& ctx, Instant now) noexcept {
             sack_retransmit(ctx, now, *r);
             continue;
         }
-        // NextSeg (2): new data, if the receiver's window allows it. (Rules (3) and (4),
-        // resending data not deemed lost, are left to RACK's probes and the RTO.)
+        // NextSeg (2): new data, if the receiver's window allows it.
         const std::int32_t left = data_end() - snd_nxt_;
         const std::int32_t usable = (snd_una_ + snd_wnd_) - snd_nxt_;
-        if (left <= 0 || usable <= 0) return;
-        const std::uint32_t len = std::min<std::uint32_t>(
-            {static_cast<std::uint32_t>(left), std::uint32_t{snd_mss_}, static_cast<std::uint32_t>(usable)});
-        if (len < snd_mss_ && len < static_cast<std::uint32_t>(left)) return;  // SWS: wait for a full one
-        const std::uint32_t used = send_data(ctx, now, snd_nxt_, len);
-        if (used == 0) return;
-        snd_rxt_ = snd_nxt_;
-        if (rtx_deadline_ == kNever) arm_rtx(now);
+        if (left > 0 && usable > 0) {
+            const std::uint32_t len = std::min<std::uint32_t>(
+                {static_cast<std::uint32_t>(left), std::uint32_t{snd_mss_}, static_cast<std::uint32_t>(usable)});
+            if (len < snd_mss_ && len < static_cast<std::uint32_t>(left)) return;  // SWS: wait for a full one
+            const std::uint32_t used = send_data(ctx, now, snd_nxt_, len);
+            if (used == 0) return;
+            snd_rxt_ = snd_nxt_;
+            if (rtx_deadline_ == kNever) arm_rtx(now);
+            continue;
+        }
+        if (left > 0) return;  // new data waits for the receiver's window, not resends
+        if (!sack_nextseg_resend(ctx, now)) return;
     }
+}
+
+bool Connection::sack_nextseg_resend(Context& ctx, Instant now) noexcept {
+    SenderSack& s = *sack_;
+    const SeqNum high_sacked = s.sb.high_sacked(snd_una_);
+    const auto& sacked = s.sb.sacked_ranges();
+    if (!rack_on_) {
+        // NextSeg (3): "If the conditions for rules (1) and (2) fail, but there exists an
+        // unSACKed sequence number S3 that meets the criteria for detecting loss given in
+        // steps (1.a) and (1.b)" (above HighRxt, below the highest SACKed octet) "then one
+        // segment of up to SMSS octets starting with S3 SHOULD be returned." Not with RACK:
+        // there a hole not yet marked lost is inside its reordering window, and resending it
+        // now is what that window exists to avoid.
+        SeqNum s3 = s.high_rxt < snd_una_ ? snd_una_ : s.high_rxt;
+        for (auto sk = sacked.first_from(s3); sk && sk->left <= s3; sk = sacked.first_from(s3)) s3 = sk->right;
+        if (s3 < high_sacked) {
+            SeqNum end = s3 + snd_mss_;
+            if (auto sk = sacked.first_from(s3); sk && sk->left < end) end = sk->left;
+            const std::uint32_t used = send_data(ctx, now, s3, static_cast<std::uint32_t>(end - s3));
+            if (used == 0) return false;
+            s.high_rxt = s3 + used;  // (C.2)
+            s.rule3_bytes += used;
+            ++stats_.nextseg3_retransmits;
+            ++stats_.retrans_fast;
+            ++ctx.counters.fast_retransmits;
+            if (rtx_deadline_ == kNever) arm_rtx(now);
+            return true;
+        }
+    }
+    // NextSeg (4), the rescue retransmission: with outstanding data, once per entry into
+    // recovery "if HighACK is greater than RescueRxt (or RescueRxt is undefined), then one
+    // segment of up to SMSS octets that MUST include the highest outstanding unSACKed
+    // sequence number SHOULD be returned, and RescueRxt set to RecoveryPoint. HighRxt MUST
+    // NOT be updated." (rescue_rxt is RescueRxt + 1 and SND.UNA is HighACK + 1, so the test is
+    // SND.UNA > rescue_rxt.) It saves a tail loss in recovery from the RTO. With RACK, only
+    // while no reorder timer runs: RACK then waits for nothing that would find the loss.
+    if (!(snd_una_ > s.rescue_rxt)) return false;
+    if (rack_on_ && loss_deadline_ != kNever && !s.deadline_is_pto) return false;
+    // The highest outstanding unSACKed octet, when it lies above every SACKed one (as
+    // FreeBSD reads the rule: the tail beyond HighSACK, where neither IsLost nor rule (3)
+    // ever reaches). Below HighSACK the holes are rules (1) and (3)'s, already resent.
+    const SeqNum top = data_end() < snd_nxt_ ? data_end() : snd_nxt_;  // data only, not a FIN
+    SeqNum from = high_sacked < snd_una_ ? snd_una_ : high_sacked;
+    if (from < s.high_rxt) from = s.high_rxt;
+    if (!(from < top)) return false;
+    if (static_cast<std::uint32_t>(top - from) > snd_mss_) from = top - snd_mss_;
+    const std::uint32_t used = send_data(ctx, now, from, static_cast<std::uint32_t>(top - from));
+    if (used == 0) return false;
+    s.rescue_rxt = s.recovery_point;
+    s.rescue_bytes = used;
+    s.rescue_end = from + used;
+    ++stats_.rescue_retransmits;
+    ++ctx.counters.fast_retransmits;
+    if (rtx_deadline_ == kNever) arm_rtx(now);
+    return true;
 }
 
 void Connection::on_dsack(Context& ctx, Instant now, SeqRange r) noexcept {
@@ -1267,6 +1351,7 @@ void Connection::undo(Context& ctx, Instant now) noexcept {
     // Nothing was lost after all: the episode ends and its loss marks go.
     if (s.in_recovery && rack_on_) s.rack.on_recovery_end();
     s.in_recovery = false;
+    s.rule3_bytes = s.rescue_bytes = 0;
     s.rp_valid = false;
     s.dupacks = 0;
     s.sb.retransmitted(snd_una_, snd_nxt_);  // clears every lost mark
@@ -1471,6 +1556,7 @@ void Connection::on_rto(Context& ctx, Instant now) noexcept {
                 SenderSack& sk = *sack_;
                 if (sk.in_recovery && rack_on_) sk.rack.on_recovery_end();
                 sk.in_recovery = false;
+                sk.rule3_bytes = sk.rescue_bytes = 0;
                 sk.recovery_point = snd_nxt_;
                 sk.rp_valid = true;
                 sk.sb.clear();

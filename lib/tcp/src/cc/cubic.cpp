@@ -14,16 +14,6 @@ std::uint32_t to_us(Duration d) noexcept {
     return static_cast<std::uint32_t>(std::min<std::int64_t>(us, 0xfffffffe));
 }
 
-constexpr std::uint32_t sat_add(std::uint32_t a, std::uint64_t b) noexcept {
-    const std::uint64_t s = std::uint64_t{a} + b;
-    return s > kMaxCwnd ? kMaxCwnd : static_cast<std::uint32_t>(s);
-}
-
-constexpr std::uint32_t flight_size(SeqNum snd_una, SeqNum snd_max) noexcept {
-    const std::int32_t d = snd_max - snd_una;
-    return d > 0 ? static_cast<std::uint32_t>(d) : 0;
-}
-
 [[maybe_unused]] double seconds(Duration d) noexcept { return static_cast<double>(d.as_nanos()) * 1e-9; }
 
 }  // namespace
@@ -102,11 +92,11 @@ void Cubic::slow_start(const AckEvent& e) noexcept {
         if (cwnd_ >= ssthresh_) return;  // HyStart++ ended slow start on this ACK
     }
     // RFC 3465 §2.2/§2.3 byte counting; in CSS the increase is divided (RFC 9406 §4.2).
-    const std::uint32_t limit = after_rto_ ? smss_ : abc_limit_ * smss_;
+    const std::uint32_t limit = rec_.after_rto() ? smss_ : abc_limit_ * smss_;
     std::uint32_t n = std::min(e.bytes_acked, limit);
     if (in_css_) n /= kCssGrowthDivisor;
     cwnd_ = std::min(sat_add(cwnd_, n), std::max(ssthresh_, cwnd_));
-    if (cwnd_ >= ssthresh_) after_rto_ = false;
+    if (cwnd_ >= ssthresh_) rec_.end_after_rto();
 }
 
 void Cubic::avoid(const AckEvent& e) noexcept {
@@ -148,7 +138,7 @@ void Cubic::avoid(const AckEvent& e) noexcept {
 
 void Cubic::congestion_event(SeqNum snd_una, SeqNum snd_max) noexcept {
     const double cw = cwnd_;
-    reduced_ = true;
+    rec_.note_reduction();
     prior_w_max_ = w_max_;
     prior_cwnd_prior_ = cwnd_prior_;
     cwnd_prior_ = static_cast<float>(cw);
@@ -157,7 +147,7 @@ void Cubic::congestion_event(SeqNum snd_una, SeqNum snd_max) noexcept {
     w_max_ = static_cast<float>(fast_convergence_ && cw < w_max_ ? cw * (1.0 + beta_) / 2.0 : cw);
     // §4.6: ssthresh = max(beta_cubic * cwnd, 2 SMSS), on min(cwnd, FlightSize) (header).
     const double base = std::min(cw, static_cast<double>(flight_size(snd_una, snd_max)));
-    ssthresh_ = std::max(static_cast<std::uint32_t>(base * beta_), 2 * smss_);
+    ssthresh_ = std::max(static_cast<std::uint32_t>(std::lround(base * beta_)), 2 * smss_);  // nearest byte: 0.7f is 0.69999999
     epoch_valid_ = false;
     ca_frac_ = 0;
     hystart_on_ = false;  // a loss ends the initial slow start, HyStart++ with it
@@ -165,124 +155,70 @@ void Cubic::congestion_event(SeqNum snd_una, SeqNum snd_max) noexcept {
 }
 
 Response Cubic::on_ack(const AckEvent& e) noexcept {
-    dup_acks_ = 0;
-    rto_una_valid_ = false;
     if (e.rtt > Duration::zero()) {
         const std::uint32_t r = to_us(e.rtt);
         srtt_us_ = srtt_us_ == 0 ? r : srtt_us_ - srtt_us_ / 8 + r / 8;
     }
-    if (in_recovery_) {
-        if (pipe_recovery_) {
-            // RFC 6675 §5: the connection's pipe and NextSeg decide what goes next; the
-            // full ACK ends the episode with cwnd at ssthresh.
-            if (e.snd_una < recover_) return {};
-            in_recovery_ = false;
-            recover_valid_ = false;
-            pipe_recovery_ = false;
-            cwnd_ = ssthresh_;
-            ++counters_.recoveries;
+    switch (rec_.on_ack(e.snd_una)) {
+        case Recovery::AckKind::Grow:
+            if (cwnd_ < ssthresh_) slow_start(e);
+            else avoid(e);
             return {};
-        }
+        // RFC 6675 §5: the connection's pipe and NextSeg decide what goes next; the full ACK
+        // ends the episode with cwnd at ssthresh.
+        case Recovery::AckKind::PipePartial: return {};
+        case Recovery::AckKind::PipeFull: cwnd_ = ssthresh_; return {};
         // As NewReno (newreno.cpp): RFC 6582 §3.2 step 3 full ACK, step 5 partial ACK.
-        if (e.snd_una >= recover_) {
-            in_recovery_ = false;
-            recover_valid_ = false;
-            cwnd_ = std::min(ssthresh_, std::max(flight_size(e.snd_una, e.snd_max), smss_) + smss_);
-            ++counters_.recoveries;
+        case Recovery::AckKind::Full:
+            cwnd_ = full_ack_cwnd(ssthresh_, flight_size(e.snd_una, e.snd_max), smss_);
             return {};
-        }
-        std::uint32_t c = cwnd_ > e.bytes_acked ? cwnd_ - e.bytes_acked : 0;
-        if (e.bytes_acked >= smss_) c = sat_add(c, smss_);
-        cwnd_ = std::max(c, smss_);
-        const bool first = !partial_ack_seen_;
-        partial_ack_seen_ = true;
-        ++counters_.partial_acks;
-        return {.retransmit = true, .restart_rto = first};
+        case Recovery::AckKind::Partial:
+            cwnd_ = partial_ack_cwnd(cwnd_, e.bytes_acked, smss_);
+            return rec_.partial_response();
     }
-    if (recover_valid_ && e.snd_una >= recover_) recover_valid_ = false;
-    if (cwnd_ < ssthresh_) slow_start(e);
-    else avoid(e);
     return {};
 }
 
 Response Cubic::on_dup_ack(const DupAckEvent& e) noexcept {
-    ++dup_acks_;
-    if (in_recovery_) {
-        cwnd_ = sat_add(cwnd_, smss_);  // RFC 5681 §3.2 step 4
-        return {};
+    switch (rec_.on_dup_ack(e)) {
+        case Recovery::DupKind::None: return {};
+        case Recovery::DupKind::Inflate: cwnd_ = sat_add(cwnd_, smss_); return {};  // RFC 5681 §3.2 step 4
+        case Recovery::DupKind::Enter: break;
     }
-    if (dup_acks_ != 3) return {};
-    if (recover_valid_ && e.snd_una < recover_) {  // RFC 6582 §3.2 step 1
-        ++counters_.fast_retransmits_avoided;
-        return {};
-    }
-    recover_ = e.snd_max;
-    recover_valid_ = true;
-    in_recovery_ = true;
-    partial_ack_seen_ = false;
-    after_rto_ = false;
     congestion_event(e.snd_una, e.snd_max);
     cwnd_ = sat_add(ssthresh_, 3 * smss_);  // RFC 5681 §3.2 step 3's inflation
-    ++counters_.fast_retransmits;
     return {.retransmit = true};
 }
 
 void Cubic::on_timeout(const TimeoutEvent& e) noexcept {
     // RFC 9438 §4.8: Reno's reaction to the timeout, ssthresh (and W_max) as at a congestion
     // event; a segment timing out again keeps them (RFC 5681 §3.1).
-    if (!(rto_una_valid_ && e.snd_una == rto_una_)) congestion_event(e.snd_una, e.snd_max);
-    rto_una_ = e.snd_una;
-    rto_una_valid_ = true;
+    if (rec_.on_timeout(e)) congestion_event(e.snd_una, e.snd_max);
     cwnd_ = smss_;
-    recover_ = e.snd_max;
-    recover_valid_ = true;
-    in_recovery_ = false;
-    pipe_recovery_ = false;
-    dup_acks_ = 0;
-    after_rto_ = true;
     epoch_valid_ = false;
-    ++counters_.timeouts;
 }
 
 void Cubic::on_loss(const LossEvent& e) noexcept {
-    if (in_recovery_) return;
-    // RFC 6675 §5.1: after an RTO no new recovery until SND.UNA reaches the RTO's `recover`.
-    if (recover_valid_ && e.snd_una < recover_) return;
-    recover_ = e.snd_max;
-    recover_valid_ = true;
-    in_recovery_ = true;
-    pipe_recovery_ = true;
-    partial_ack_seen_ = false;
-    after_rto_ = false;
-    dup_acks_ = 0;
+    if (!rec_.on_loss(e)) return;
     congestion_event(e.snd_una, e.snd_max);
     cwnd_ = ssthresh_;  // RFC 6675 §5 (4.2): no inflation
-    ++counters_.loss_recoveries;
 }
 
 bool Cubic::on_undo(const UndoEvent& e) noexcept {
-    if (!reduced_) return false;
-    reduced_ = false;
+    if (!rec_.on_undo()) return false;
     cwnd_ = std::max(cwnd_, std::min(e.prior_cwnd, kMaxCwnd));
     ssthresh_ = std::max({ssthresh_, e.prior_ssthresh, 2 * smss_});
     w_max_ = prior_w_max_;
     cwnd_prior_ = prior_cwnd_prior_;
     epoch_valid_ = false;  // K and the epoch start again from the restored window
     ca_frac_ = 0;
-    in_recovery_ = false;
-    pipe_recovery_ = false;
-    recover_valid_ = false;
-    rto_una_valid_ = false;
-    after_rto_ = false;
-    dup_acks_ = 0;
-    ++counters_.undos;
     return true;
 }
 
 void Cubic::on_idle_restart(const IdleEvent& e) noexcept {
     cwnd_ = std::min(cwnd_, std::min(iw_, cwnd_));  // RFC 5681 §4.1, RW = min(IW, cwnd)
     if (epoch_valid_) epoch_start_ += e.idle;       // the curve resumes where it stopped
-    ++counters_.idle_restarts;
+    rec_.count_idle_restart();
 }
 
 }  // namespace ustcp::tcp::cc

@@ -102,6 +102,8 @@ struct ConnStats {
     std::uint32_t spurious_undos = 0;     ///< reductions undone (D-SACK)
     std::uint32_t dsacks_in = 0;          ///< D-SACK blocks received
     std::uint32_t dsacks_out = 0;         ///< D-SACK blocks sent
+    std::uint32_t nextseg3_retransmits = 0;  ///< RFC 6675 NextSeg (3) resends of holes not deemed lost
+    std::uint32_t rescue_retransmits = 0;    ///< RFC 6675 NextSeg (4) rescue retransmissions
     std::uint64_t bytes_sacked = 0;       ///< payload bytes the peer SACKed
 };
 
@@ -294,6 +296,7 @@ private:
     void enter_sack_recovery(Context& ctx, Instant now) noexcept;
     void sack_retransmit(Context& ctx, Instant now, SeqRange r) noexcept;
     void sack_output(Context& ctx, Instant now) noexcept;
+    bool sack_nextseg_resend(Context& ctx, Instant now) noexcept;  // NextSeg (3) and (4)
     void on_dsack(Context& ctx, Instant now, SeqRange r) noexcept;
     void undo(Context& ctx, Instant now) noexcept;
     void arm_pto(Instant now) noexcept;

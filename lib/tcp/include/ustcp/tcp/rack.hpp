@@ -29,6 +29,60 @@
 
 namespace ustcp::tcp {
 
+/// The minimum of a series of durations over a sliding time window, in O(1) time and space:
+/// it keeps the best sample and the best two that came after it, each a candidate for when
+/// the ones before it leave the window (K. Nichols' three-sample scheme, as BBR and Linux's
+/// RTT filter use it). While the best sample is younger than `window` the answer is the
+/// true minimum; a sample older than that is dropped at the next update, and the answer
+/// then rises to the best of the later candidates (an estimate of the window's minimum).
+class WindowedMin {
+public:
+    struct Sample {
+        Duration value = Duration::zero();
+        Instant at;
+    };
+
+    [[nodiscard]] bool empty() const noexcept { return !valid_; }
+    /// The minimum over the window (zero when empty).
+    [[nodiscard]] Duration get() const noexcept { return s_[0].value; }
+
+    /// Adds `v` measured at `now` (times never go backwards) and returns the new minimum.
+    Duration update(Duration v, Instant now, Duration window) noexcept {
+        const Sample x{v, now};
+        // A new minimum, or nothing measured within the window: the sample stands alone.
+        if (!valid_ || v <= s_[0].value || now - s_[2].at > window) {
+            s_ = {x, x, x};
+            valid_ = true;
+            return v;
+        }
+        // Keep it as the second or third candidate when it beats them.
+        if (v <= s_[1].value) s_[1] = s_[2] = x;
+        else if (v <= s_[2].value) s_[2] = x;
+        // The best one left the window: the candidates move up (twice when the second one
+        // is out of the window too).
+        if (now - s_[0].at > window) {
+            s_[0] = s_[1];
+            s_[1] = s_[2];
+            s_[2] = x;
+            if (now - s_[0].at > window) {
+                s_[0] = s_[1];
+                s_[1] = s_[2];
+            }
+        } else if (s_[1].at == s_[0].at && now - s_[0].at > window / 4) {
+            // A quarter window passed with no other candidate: take this one as the second
+            // (and third), so that the minimum can rise in steps when the best one expires.
+            s_[1] = s_[2] = x;
+        } else if (s_[2].at == s_[1].at && now - s_[0].at > window / 2) {
+            s_[2] = x;  // likewise the third after half a window
+        }
+        return s_[0].value;
+    }
+
+private:
+    std::array<Sample, 3> s_{};
+    bool valid_ = false;
+};
+
 class Rack {
 public:
     static constexpr std::size_t kLog = 64;
@@ -36,6 +90,12 @@ public:
     /// RFC 8985 §6.2 step 4: the multiplier of min_RTT/4 grows per round with D-SACKs, and
     /// falls back to 1 after this many recoveries without one.
     static constexpr std::uint8_t kReoWndPersist = 16;
+    /// RFC 8985 §6.2 step 2: min_RTT is "the minimum RTT" over the connection or a recent
+    /// window; ours is a windowed minimum (WindowedMin) over this long, as Linux's
+    /// tcp_min_rtt_wlen. Long enough that a spell of queueing delay does not creep into it
+    /// (that would widen the reordering window and slow loss detection), short enough that
+    /// a path change to a longer RTT is learnt within minutes.
+    static constexpr Duration kMinRttWindow = Duration::seconds(300);
 
     struct Sent {
         SeqNum left;
@@ -77,10 +137,9 @@ public:
             const Duration rtt = now - e.ts;
             // Step 2: a retransmitted segment delivered sooner than min_RTT after its
             // retransmission was most likely the original's ACK: no sample from it.
-            const bool ambiguous = e.rexmit && have_rtt_ && rtt < min_rtt_;
+            const bool ambiguous = e.rexmit && !min_rtt_.empty() && rtt < min_rtt_.get();
             if (!ambiguous) {
-                if (!have_rtt_ || rtt < min_rtt_) min_rtt_ = rtt;
-                have_rtt_ = true;
+                (void)min_rtt_.update(rtt, now, kMinRttWindow);
                 const SeqNum end = e.right < r ? e.right : r;  // of the part delivered
                 if (!have_xmit_ || sent_after(e.ts, e.order, end, xmit_ts_, xmit_order_, end_seq_)) {
                     xmit_ts_ = e.ts;
@@ -125,7 +184,7 @@ public:
     /// RFC 8985 §6.2 step 4: the reordering window.
     [[nodiscard]] Duration reo_wnd(Duration srtt, bool in_recovery, bool many_sacked) const noexcept {
         if (!reordering_seen_ && (in_recovery || many_sacked)) return Duration::zero();
-        const Duration w = (min_rtt_ / 4) * reo_wnd_mult_;
+        const Duration w = (min_rtt_.get() / 4) * reo_wnd_mult_;
         return srtt > Duration::zero() ? std::min(w, srtt) : w;
     }
 
@@ -175,7 +234,8 @@ public:
     [[nodiscard]] std::size_t entries() const noexcept { return n_; }
     [[nodiscard]] const Sent& entry(std::size_t i) const noexcept { return log_[i]; }
     [[nodiscard]] bool reordering_seen() const noexcept { return reordering_seen_; }
-    [[nodiscard]] Duration min_rtt() const noexcept { return min_rtt_; }
+    /// RFC 8985 min_RTT: the windowed minimum of the RTT samples (kMinRttWindow).
+    [[nodiscard]] Duration min_rtt() const noexcept { return min_rtt_.get(); }
     [[nodiscard]] Duration rtt() const noexcept { return rtt_; }
     [[nodiscard]] std::uint8_t reo_wnd_mult() const noexcept { return reo_wnd_mult_; }
 
@@ -238,11 +298,10 @@ private:
     SeqNum fack_;
     SeqNum dsack_round_;
     Duration rtt_ = Duration::zero();
-    Duration min_rtt_ = Duration::zero();
+    WindowedMin min_rtt_;
     std::uint8_t reo_wnd_mult_ = 1;
     std::uint8_t reo_wnd_persist_ = 0;
     bool have_xmit_ = false;
-    bool have_rtt_ = false;
     bool have_fack_ = false;
     bool reordering_seen_ = false;
     bool dsack_round_valid_ = false;

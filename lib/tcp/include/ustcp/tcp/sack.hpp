@@ -397,6 +397,11 @@ struct SenderSack {
     SeqNum lost_marked_to;  ///< IsLost marking done up to here in this recovery
     SeqNum undo_lo, undo_hi;  ///< the window whose retransmissions an undo concerns
     SeqNum tlp_end;         ///< RFC 8985 TLP_end_seq
+    SeqNum high_rxt;        ///< RFC 6675 HighRxt + 1: one past the highest octet resent in this recovery
+    SeqNum rescue_rxt;      ///< RFC 6675 RescueRxt + 1 (valid while in_recovery)
+    SeqNum rescue_end;      ///< one past the rescue retransmission, while rescue_bytes > 0
+    std::uint32_t rule3_bytes = 0;   ///< NextSeg (3) resends below high_rxt, counted in pipe again
+    std::uint32_t rescue_bytes = 0;  ///< the NextSeg (4) rescue, counted in pipe again
     std::uint32_t undo_cwnd = 0;     ///< the policy's cwnd before the reduction
     std::uint32_t undo_ssthresh = 0; ///< and its ssthresh
     std::uint32_t undo_retrans = 0;  ///< bytes retransmitted since the reduction

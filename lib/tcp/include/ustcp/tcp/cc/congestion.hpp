@@ -52,7 +52,8 @@
 //
 // Adding a policy (e.g. CUBIC, RFC 9438) is mechanical:
 //   1. cc/cubic.hpp + src/cc/cubic.cpp: a class with the members the Policy concept
-//      lists, and its own CubicConfig;
+//      lists, and its own CubicConfig; it holds a cc::Recovery (recovery.hpp) for the
+//      recovery entry/exit, `recover`, RTO and undo bookkeeping, and only sizes windows;
 //   2. here: append `Cubic` to `Algorithm`, `Cubic` to CongestionControl's list (same
 //      position; a static_assert checks), a `CubicConfig cubic` to CcConfig, and a
 //      case to make_congestion_control().

@@ -49,6 +49,7 @@
 #include "ustcp/base/seqnum.hpp"
 #include "ustcp/base/time.hpp"
 #include "ustcp/tcp/cc/events.hpp"
+#include "ustcp/tcp/cc/recovery.hpp"
 
 namespace ustcp::tcp::cc {
 
@@ -88,10 +89,10 @@ public:
     [[nodiscard]] std::uint32_t cwnd() const noexcept { return cwnd_; }
     [[nodiscard]] std::uint32_t ssthresh() const noexcept { return ssthresh_; }
     [[nodiscard]] std::uint32_t smss() const noexcept { return smss_; }
-    [[nodiscard]] bool in_recovery() const noexcept { return in_recovery_; }
-    [[nodiscard]] SeqNum recover() const noexcept { return recover_; }
-    [[nodiscard]] std::uint32_t dup_acks() const noexcept { return dup_acks_; }
-    [[nodiscard]] const CcCounters& counters() const noexcept { return counters_; }
+    [[nodiscard]] bool in_recovery() const noexcept { return rec_.in_recovery(); }
+    [[nodiscard]] SeqNum recover() const noexcept { return rec_.recover(); }
+    [[nodiscard]] std::uint32_t dup_acks() const noexcept { return rec_.dup_acks(); }
+    [[nodiscard]] const CcCounters& counters() const noexcept { return rec_.counters(); }
 
     // ---- CUBIC's and HyStart++'s state, for tests and diagnostics ----
     /// W_max in bytes (0 before the first congestion event).
@@ -125,9 +126,6 @@ private:
     std::uint32_t iw_;
     std::uint32_t cwnd_;
     std::uint32_t ssthresh_;
-    std::uint32_t dup_acks_ = 0;
-    SeqNum recover_;
-    SeqNum rto_una_;
     SeqNum window_end_;        ///< HyStart++'s windowEnd
     float c_;
     float beta_;
@@ -153,15 +151,8 @@ private:
     bool hystart_on_;          ///< still in the initial slow start, HyStart++ watching
     bool in_css_ = false;
     bool round_started_ = false;
-    bool recover_valid_ = false;
-    bool rto_una_valid_ = false;
-    bool in_recovery_ = false;
-    bool partial_ack_seen_ = false;
-    bool after_rto_ = false;
     bool epoch_valid_ = false;
-    bool pipe_recovery_ = false;  ///< this recovery came from on_loss: the connection sends by pipe
-    bool reduced_ = false;        ///< a reduction happened since the last undo
-    CcCounters counters_;
+    Recovery rec_;  ///< recovery entry/exit, `recover`, the RTO's record, counters (recovery.hpp)
 };
 
 }  // namespace ustcp::tcp::cc

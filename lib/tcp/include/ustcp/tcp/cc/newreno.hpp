@@ -35,6 +35,7 @@
 
 #include "ustcp/base/seqnum.hpp"
 #include "ustcp/tcp/cc/events.hpp"
+#include "ustcp/tcp/cc/recovery.hpp"
 
 namespace ustcp::tcp::cc {
 
@@ -84,14 +85,14 @@ public:
     [[nodiscard]] std::uint32_t ssthresh() const noexcept { return ssthresh_; }
     [[nodiscard]] std::uint32_t smss() const noexcept { return smss_; }
     [[nodiscard]] std::uint32_t initial_window() const noexcept { return iw_; }
-    [[nodiscard]] bool in_recovery() const noexcept { return in_recovery_; }
+    [[nodiscard]] bool in_recovery() const noexcept { return rec_.in_recovery(); }
     /// The recovery point: one past the highest sequence number sent when the current
     /// recovery (or the last RTO) began; RFC 6582's `recover` + 1. An ACK at or beyond
     /// it is a full ACK. Meaningful while in_recovery() or until SND.UNA passes it.
-    [[nodiscard]] SeqNum recover() const noexcept { return recover_; }
+    [[nodiscard]] SeqNum recover() const noexcept { return rec_.recover(); }
     /// Consecutive duplicate ACKs since SND.UNA last moved (for RFC 3042 limited transmit).
-    [[nodiscard]] std::uint32_t dup_acks() const noexcept { return dup_acks_; }
-    [[nodiscard]] const CcCounters& counters() const noexcept { return counters_; }
+    [[nodiscard]] std::uint32_t dup_acks() const noexcept { return rec_.dup_acks(); }
+    [[nodiscard]] const CcCounters& counters() const noexcept { return rec_.counters(); }
 
 private:
     void grow(std::uint32_t bytes_acked) noexcept;
@@ -103,17 +104,7 @@ private:
     std::uint32_t cwnd_;
     std::uint32_t ssthresh_;
     std::uint32_t ca_bytes_acked_ = 0;  ///< RFC 3465 bytes_acked, congestion avoidance only
-    std::uint32_t dup_acks_ = 0;
-    SeqNum recover_;
-    SeqNum rto_una_;                 ///< SND.UNA at the last RTO, valid while rto_una_valid_
-    bool recover_valid_ = false;     ///< `recover` constrains fast retransmit (SND.UNA < recover_)
-    bool rto_una_valid_ = false;     ///< no ACK advanced SND.UNA since the last RTO
-    bool in_recovery_ = false;
-    bool partial_ack_seen_ = false;  ///< this recovery already had a partial ACK
-    bool after_rto_ = false;         ///< slow start following an RTO (L = 1 SMSS)
-    bool pipe_recovery_ = false;     ///< this recovery came from on_loss: the connection sends by pipe
-    bool reduced_ = false;           ///< a reduction happened since the last undo
-    CcCounters counters_;
+    Recovery rec_;  ///< recovery entry/exit, `recover`, the RTO's record, counters (recovery.hpp)
 };
 
 }  // namespace ustcp::tcp::cc
