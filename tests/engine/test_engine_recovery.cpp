@@ -46,6 +46,7 @@ struct Sender : App {
     std::size_t total = 0;
     std::size_t sent = 0;
     bool closed = false;
+    bool half_close = false;  ///< shutdown_write() at the end (and go on reading), not close()
     void pump(Engine& e, tcp::Connection& c) {
         std::uint8_t buf[16384];
         while (sent < total) {
@@ -57,7 +58,7 @@ struct Sender : App {
         }
         if (!closed) {
             closed = true;
-            (void)c.close(e.ctx(), e.now());
+            (void)(half_close ? c.shutdown_write(e.ctx(), e.now()) : c.close(e.ctx(), e.now()));
         }
     }
     void on_connected(Engine& e, tcp::Connection& c) override { pump(e, c); }
@@ -236,27 +237,9 @@ struct Echo : App {
 };
 
 /// Sends the pattern, shuts its side down and reads the echo back (A's side, as nc -N).
-struct EchoClient : App {
-    std::size_t total = 0;
-    std::size_t sent = 0;
-    bool shut = false;
+struct EchoClient : Sender {
     Sink back;
-    void pump(Engine& e, tcp::Connection& c) {
-        std::uint8_t buf[16384];
-        while (sent < total) {
-            const std::size_t n = std::min(sizeof buf, total - sent);
-            for (std::size_t i = 0; i < n; ++i) buf[i] = byte_at(sent + i);
-            auto r = c.send(e.ctx(), e.now(), wire::Bytes(buf, n));
-            if (!r || *r == 0) return;
-            sent += *r;
-        }
-        if (!shut) {
-            shut = true;
-            (void)c.shutdown_write(e.ctx(), e.now());
-        }
-    }
-    void on_connected(Engine& e, tcp::Connection& c) override { pump(e, c); }
-    void on_writable(Engine& e, tcp::Connection& c) override { pump(e, c); }
+    EchoClient() { half_close = true; }
     void on_readable(Engine& e, tcp::Connection& c) override { back.on_readable(e, c); }
     void on_peer_closed(Engine& e, tcp::Connection& c) override {
         back.fin = true;
