@@ -95,6 +95,20 @@ struct Result {
     [[nodiscard]] double ratio() const { return lost == 0 ? 0.0 : static_cast<double>(retrans) / static_cast<double>(lost); }
 };
 
+/// One end of the test's pair. `sack`: SACK and RACK-TLP (the defaults), else neither.
+EngineConfig engine_config(Ipv4Addr addr, bool sack) {
+    EngineConfig c;
+    c.addr = addr;
+    c.prefix_len = 24;
+    c.max_connections = 16;
+    c.buffer_nodes = 16384;
+    c.announce = false;
+    c.flow_seed = 7;
+    c.tcp.sack = sack;
+    c.tcp.rack = sack;
+    return c;
+}
+
 /// Polls both engines and carries their frames over a wire of `one_way` delay (each port's
 /// `drop` still applies) until `done()` or 600 s of virtual time; `now` ends where it stopped.
 template <class Done>
@@ -147,18 +161,7 @@ Result transfer(bool sack, double loss, std::uint32_t seed, std::size_t bytes, D
         res.lost += n;
         return true;
     };
-    const auto cfg = [&](Ipv4Addr addr) {
-        EngineConfig c;
-        c.addr = addr;
-        c.prefix_len = 24;
-        c.max_connections = 16;
-        c.buffer_nodes = 16384;
-        c.announce = false;
-        c.flow_seed = 7;
-        c.tcp.sack = sack;
-        c.tcp.rack = sack;
-        return c;
-    };
+    const auto cfg = [&](Ipv4Addr addr) { return engine_config(addr, sack); };
     Sender sender;
     sender.total = bytes;
     Sink sink;
@@ -268,16 +271,7 @@ EchoResult echo_transfer(double loss, std::uint32_t seed, std::size_t bytes, Dur
         res.lost_b += tcp_payload(f);
         return true;
     };
-    const auto cfg = [&](Ipv4Addr addr) {
-        EngineConfig c;
-        c.addr = addr;
-        c.prefix_len = 24;
-        c.max_connections = 16;
-        c.buffer_nodes = 16384;
-        c.announce = false;
-        c.flow_seed = 7;
-        return c;
-    };
+    const auto cfg = [](Ipv4Addr addr) { return engine_config(addr, true); };
     EchoClient client;
     client.total = bytes;
     Echo echo;
