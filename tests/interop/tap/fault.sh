@@ -33,9 +33,7 @@ txf=$(grep "^lcore .*: fault " "$SERVER_LOG" | tail -1 | grep -o "tx [0-9]* fram
 [ "$txf" = 0 ] || tap_fail "TX faults counted without TX faults: $txf frames"
 echo "ok: $lost frames lost on RX by the fault port, counted in the stats"
 # The same counters through DPDK's telemetry socket (/ustcp/stats "faults").
-command -v dpdk-telemetry.py >/dev/null || tap_fail "dpdk-telemetry.py not found (dpdk package)"
-echo /ustcp/stats | dpdk-telemetry.py -f "$NS" >"$WORK/telemetry.out" 2>&1 ||
-    tap_fail "dpdk-telemetry.py failed: $(cat "$WORK/telemetry.out")"
+tap_telemetry "$WORK/telemetry.out" /ustcp/stats
 /usr/bin/python3 - "$WORK/telemetry.out" "$lost" <<'EOF' || tap_fail "telemetry faults: $(head -c 3000 "$WORK/telemetry.out")"
 import json, sys
 text = open(sys.argv[1]).read()

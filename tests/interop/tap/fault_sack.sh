@@ -16,7 +16,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 command -v tcpdump >/dev/null || tap_skip "tcpdump not found"
 "$PY" -c 'import scapy' 2>/dev/null || tap_skip "scapy not found (python3-scapy)"
-command -v dpdk-telemetry.py >/dev/null || tap_fail "dpdk-telemetry.py not found (dpdk package)"
 
 tap_start "$SERVER" --app echo --listen 7 --fault "rx:loss=2%,seed=3;tx:loss=2%,seed=4"
 in_ns sysctl -qw net.ipv4.tcp_sack=1 net.ipv4.tcp_timestamps=1
@@ -27,8 +26,7 @@ echo "ok: 4 MiB echo byte-exact with 2% lost on each of the server's directions"
 "$PY" "$HERE/sack_check.py" "$WORK/sack.pcap" "$USTCP_IP" "$LINUX_IP" || tap_fail "the capture shows SACK misused"
 echo "ok: SACK used both ways (capture)"
 
-echo /ustcp/stats | dpdk-telemetry.py -f "$NS" >"$WORK/telemetry.out" 2>&1 ||
-    tap_fail "dpdk-telemetry.py failed: $(cat "$WORK/telemetry.out")"
+tap_telemetry "$WORK/telemetry.out" /ustcp/stats
 "$PY" - "$WORK/telemetry.out" <<'PYEOF' || tap_fail "telemetry: $(head -c 3000 "$WORK/telemetry.out")"
 import json, sys
 text = open(sys.argv[1]).read()

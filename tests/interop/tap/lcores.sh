@@ -64,9 +64,8 @@ for _ in $(seq 300); do [ -s "$WORK/ports" ] && break; kill -0 "$hold_pid" 2>/de
 [ -s "$WORK/ports" ] || tap_fail "the holding client did not open its 100 connections"
 tap_stats
 # The same connections through DPDK's telemetry socket, as an operator reads them.
-command -v dpdk-telemetry.py >/dev/null || tap_fail "dpdk-telemetry.py not found (dpdk package)"
-printf '/ustcp/stats\n/ustcp/conns,0\n/ustcp/conns,0,40\n/ustcp/conns,0,80\n/ustcp/conns,1\n/ustcp/conns,1,40\n/ustcp/conns,1,80\n' |
-    dpdk-telemetry.py -f "$NS" >"$WORK/telemetry.out" 2>&1 || tap_fail "dpdk-telemetry.py failed: $(cat "$WORK/telemetry.out")"
+tap_telemetry "$WORK/telemetry.out" /ustcp/stats /ustcp/conns,0 /ustcp/conns,0,40 /ustcp/conns,0,80 /ustcp/conns,1 \
+    /ustcp/conns,1,40 /ustcp/conns,1,80
 "$PY" - "$WORK/telemetry.out" "$WORK/ports" <<'EOF' || tap_fail "telemetry: $(head -c 3000 "$WORK/telemetry.out")"
 import json, sys
 text = open(sys.argv[1]).read()

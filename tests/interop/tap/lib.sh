@@ -98,6 +98,14 @@ tap_stats() {
     tap_fail "no stats after SIGUSR1"
 }
 
+# tap_telemetry OUT CMD...: asks the server's telemetry socket (dpdk-telemetry.py on its
+# --file-prefix) each CMD, one JSON object per command into OUT.
+tap_telemetry() {
+    local out=$1; shift
+    command -v dpdk-telemetry.py >/dev/null || tap_fail "dpdk-telemetry.py not found (dpdk package)"
+    printf '%s\n' "$@" | dpdk-telemetry.py -f "$NS" >"$out" 2>&1 || tap_fail "dpdk-telemetry.py failed: $(cat "$out")"
+}
+
 # tap_stop: SIGTERM; the server must exit 0 within 10 s with every mbuf back in its pool.
 tap_stop() {
     kill -TERM "$SERVER_PID"
