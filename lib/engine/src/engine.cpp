@@ -65,20 +65,6 @@ std::uint64_t seed_of(const EngineConfig& cfg) {
     return (std::uint64_t{rd()} << 32) | rd();
 }
 
-template <std::size_t N>
-void publish_words(std::array<std::atomic<std::uint64_t>, N>& to, const void* from) noexcept {
-    const auto* w = static_cast<const std::uint64_t*>(from);
-    for (std::size_t i = 0; i < N; ++i) to[i].store(w[i], std::memory_order_relaxed);
-}
-
-template <std::size_t N>
-void read_words(const std::array<std::atomic<std::uint64_t>, N>& from, void* to) noexcept {
-    auto* w = static_cast<std::uint64_t*>(to);
-    for (std::size_t i = 0; i < N; ++i) w[i] = from[i].load(std::memory_order_relaxed);
-}
-
-static_assert(sizeof(tcp::Counters) % 8 == 0 && sizeof(PortStats) % 8 == 0);
-
 template <std::size_t N, class D>
 void publish_drops(std::array<std::atomic<std::uint64_t>, N>& to, const D& drops) noexcept {
     static_assert(D::size() == N);
@@ -88,9 +74,9 @@ void publish_drops(std::array<std::atomic<std::uint64_t>, N>& to, const D& drops
 }  // namespace
 
 void PublishedStats::read(EngineCounters& e, tcp::Counters& t, PortStats& p) const noexcept {
-    read_words(engine, &e);
-    read_words(tcp, &t);
-    read_words(port, &p);
+    read_counters(engine, e);
+    read_counters(tcp, t);
+    read_counters(port, p);
 }
 
 Result<void, ip::InterfaceError> Engine::check(const EngineConfig& cfg, const Port& port) noexcept {
@@ -793,9 +779,9 @@ void Engine::reclaim() {
 
 void Engine::publish() {
     last_publish_ = now_;
-    publish_words(published_.engine, &counters_);
-    publish_words(published_.tcp, &stack_.counters);
-    publish_words(published_.port, &port_.stats());
+    publish_counters(published_.engine, counters_);
+    publish_counters(published_.tcp, stack_.counters);
+    publish_counters(published_.port, port_.stats());
     for (std::size_t i = 0; i < states_.size(); ++i) published_.states[i].store(states_[i], std::memory_order_relaxed);
     publish_drops(published_.ipv4_drops, ipv4_in_.counters().drops);
     publish_drops(published_.arp_drops, arp_.counters().drops);

@@ -1,7 +1,8 @@
 #include "ustcp/sim/fault_port.hpp"
 
 #include <cstring>
-#include <type_traits>
+
+#include "ustcp/engine/engine.hpp"
 
 namespace ustcp::sim {
 
@@ -31,33 +32,18 @@ engine::PortCaps FaultPort::caps() const noexcept {
 const FaultCounters& FaultPort::rx_counters() const noexcept { return rx_ ? rx_->counters() : none_; }
 const FaultCounters& FaultPort::tx_counters() const noexcept { return tx_ ? tx_->counters() : none_; }
 
-namespace {
-using Words = std::array<std::uint64_t, sizeof(FaultCounters) / sizeof(std::uint64_t)>;
-static_assert(std::is_trivially_copyable_v<FaultCounters> && sizeof(Words) == sizeof(FaultCounters));
-
-void store_words(std::atomic<std::uint64_t>* to, const FaultCounters& c) noexcept {
-    Words w;
-    std::memcpy(w.data(), &c, sizeof c);
-    for (std::size_t i = 0; i < w.size(); ++i) to[i].store(w[i], std::memory_order_relaxed);
-}
-FaultCounters load_words(const std::atomic<std::uint64_t>* from) noexcept {
-    Words w;
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] = from[i].load(std::memory_order_relaxed);
-    FaultCounters c;
-    std::memcpy(static_cast<void*>(&c), w.data(), sizeof c);
-    return c;
-}
-}  // namespace
-
 void FaultPort::publish() noexcept {
-    store_words(published_.data(), rx_counters());
-    store_words(published_.data() + kWords, tx_counters());
-    published_[2 * kWords].store(no_buffer_, std::memory_order_relaxed);
+    engine::publish_counters(published_rx_, rx_counters());
+    engine::publish_counters(published_tx_, tx_counters());
+    published_no_buffer_.store(no_buffer_, std::memory_order_relaxed);
 }
 
 FaultPort::Published FaultPort::published() const noexcept {
-    return Published{load_words(published_.data()), load_words(published_.data() + kWords),
-                     published_[2 * kWords].load(std::memory_order_relaxed)};
+    Published p;
+    engine::read_counters(published_rx_, p.rx);
+    engine::read_counters(published_tx_, p.tx);
+    p.no_buffer = published_no_buffer_.load(std::memory_order_relaxed);
+    return p;
 }
 
 std::uint16_t FaultPort::rx_burst(engine::RxFrame* out, std::uint16_t max) noexcept {

@@ -179,6 +179,25 @@ void add_counters(T& into, const T& from) noexcept {
     std::memcpy(&into, a, sizeof(T));
 }
 
+/// Copies the counters of `from` into the atomic words `to` (relaxed), for another thread to
+/// read with read_counters(): same structs as add_counters.
+template <class T, std::size_t N>
+void publish_counters(std::array<std::atomic<std::uint64_t>, N>& to, const T& from) noexcept {
+    static_assert(sizeof(T) == N * sizeof(std::uint64_t) && std::is_trivially_copyable_v<T>);
+    std::uint64_t w[N];
+    std::memcpy(w, &from, sizeof(T));
+    for (std::size_t i = 0; i < N; ++i) to[i].store(w[i], std::memory_order_relaxed);
+}
+
+/// What publish_counters() wrote (each word as of some publish).
+template <class T, std::size_t N>
+void read_counters(const std::array<std::atomic<std::uint64_t>, N>& from, T& to) noexcept {
+    static_assert(sizeof(T) == N * sizeof(std::uint64_t) && std::is_trivially_copyable_v<T>);
+    std::uint64_t w[N];
+    for (std::size_t i = 0; i < N; ++i) w[i] = from[i].load(std::memory_order_relaxed);
+    std::memcpy(static_cast<void*>(&to), w, sizeof(T));
+}
+
 /// What a reader thread may see of one connection: written by the owner lcore (relaxed
 /// stores, whenever the connection was active), read anywhere.
 struct FlowInfo {

@@ -88,7 +88,9 @@ private:
     std::vector<engine::TxFrame> tx_out_;
     std::uint64_t no_buffer_ = 0;
     FaultCounters none_{};
-    std::array<std::atomic<std::uint64_t>, 2 * kWords + 1> published_{};  // rx, tx, no_buffer
+    std::array<std::atomic<std::uint64_t>, kWords> published_rx_{};
+    std::array<std::atomic<std::uint64_t>, kWords> published_tx_{};
+    std::atomic<std::uint64_t> published_no_buffer_{0};
 };
 
 }  // namespace ustcp::sim
