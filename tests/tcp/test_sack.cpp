@@ -197,6 +197,62 @@ TEST(SackScoreboard, BlocksOutsideTheWindowAreCountedAndIgnoredDsackRecognised) 
     EXPECT_EQ(v.newly_sacked, 0u);
 }
 
+// A block goes back to the pool dirty and comes out again as a new one: acquire() resets the
+// scalars and the counts in place without clearing the ranges or the send log behind them.
+TEST(SackPool, AReacquiredBlockStartsAgainWithoutItsPredecessorsState) {
+    SackPool pool(1);
+    SenderSack* s = pool.acquire();
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(pool.acquire(), nullptr) << "one block, lent";
+    wire::TcpOptions o;
+    const SeqNum una(1000);
+    o.sack_count = 3;
+    o.sack[0] = {una + 900, una + 910};
+    o.sack[1] = {una + 700, una + 710};
+    o.sack[2] = {una + 500, una + 510};
+    (void)s->sb.update(una, una + 1000, o);
+    (void)s->sb.mark_lost(una, una + 500);
+    const Instant t0 = Instant::from_nanos(1'000'000'000);
+    for (std::uint32_t i = 0; i < 10; ++i) s->rack.on_send(una + i * 100, una + (i + 1) * 100, t0 + ms(i), i == 0);
+    s->rack.on_delivered(una + 900, una + 1000, t0 + ms(29));
+    s->rack.on_dsack(una, una + 1000);
+    s->in_recovery = s->rp_valid = s->tlp_out = s->lingering = true;
+    s->recovery_point = s->high_rxt = una + 1000;
+    s->dupacks = 3;
+    s->undo_retrans = 700;
+    ASSERT_GT(s->sb.sacked_bytes(), 0u);
+    ASSERT_GT(s->rack.entries(), 0u);
+    pool.release(s);
+    EXPECT_EQ(pool.in_use(), 0u);
+
+    SenderSack* t = pool.acquire();
+    ASSERT_EQ(t, s) << "the same block again";
+    const SenderSack fresh{};
+    EXPECT_EQ(t->sb.sacked_bytes(), 0u);
+    EXPECT_EQ(t->sb.lost_bytes(), 0u);
+    EXPECT_TRUE(t->sb.sacked_ranges().empty());
+    EXPECT_TRUE(t->sb.lost_ranges().empty());
+    EXPECT_EQ(t->rack.entries(), 0u);
+    EXPECT_EQ(t->rack.rtt(), fresh.rack.rtt());
+    EXPECT_EQ(t->rack.reo_wnd_mult(), fresh.rack.reo_wnd_mult());
+    EXPECT_FALSE(t->rack.reordering_seen());
+    EXPECT_FALSE(t->in_recovery || t->rp_valid || t->tlp_out || t->lingering);
+    EXPECT_EQ(t->recovery_point, fresh.recovery_point);
+    EXPECT_EQ(t->high_rxt, fresh.high_rxt);
+    EXPECT_EQ(t->dupacks, 0u);
+    EXPECT_EQ(t->undo_retrans, 0u);
+    // And it works as new: the first ranges land in slot 0.
+    o.sack_count = 1;
+    o.sack[0] = {una + 200, una + 300};
+    (void)t->sb.update(una, una + 1000, o);
+    ASSERT_EQ(t->sb.sacked_ranges().size(), 1u);
+    EXPECT_EQ(t->sb.sacked_ranges()[0], (SeqRange{una + 200, una + 300}));
+    t->rack.on_send(una, una + 100, t0, false);
+    ASSERT_EQ(t->rack.entries(), 1u);
+    EXPECT_EQ(t->rack.entry(0).left, una);
+    pool.release(t);
+}
+
 // ---------------------------------------------------------------------------
 // Receiver: RFC 2018 §4 blocks, RFC 2883 D-SACK
 // ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 #include <cstdint>
 
 #include "ustcp/base/seqnum.hpp"
+#include "ustcp/base/slots.hpp"
 #include "ustcp/base/time.hpp"
 
 namespace ustcp::tcp {
@@ -289,7 +290,7 @@ private:
         }
     }
 
-    std::array<Sent, kLog> log_{};
+    Slots<Sent, kLog> log_;  // log_[0, n_) hold the entries; the rest is never read
     std::size_t n_ = 0;
     Instant xmit_ts_;
     SeqNum end_seq_;

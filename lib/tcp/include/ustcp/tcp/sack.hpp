@@ -27,11 +27,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <optional>
 
 #include <vector>
 
 #include "ustcp/base/seqnum.hpp"
+#include "ustcp/base/slots.hpp"
 #include "ustcp/tcp/rack.hpp"
 #include "ustcp/tcp/recv_queue.hpp"
 #include "ustcp/wire/tcp.hpp"
@@ -160,7 +163,7 @@ private:
         n_ -= k;
     }
 
-    std::array<SeqRange, N> r_{};
+    Slots<SeqRange, N> r_;  // r_[0, n_) hold the ranges; the rest is never read
     std::size_t n_ = 0;
     std::uint32_t bytes_ = 0;
 };
@@ -435,7 +438,10 @@ public:
         SenderSack* s = free_;
         if (s == nullptr) return nullptr;
         free_ = s->next_free;
-        *s = SenderSack{};
+        // Default-initialised in place: the scalars start again, the scoreboard's ranges and
+        // RACK's log (about 2 KiB of Slots) are not cleared; their counts are.
+        std::destroy_at(s);
+        ::new (static_cast<void*>(s)) SenderSack;
         ++in_use_;
         return s;
     }
