@@ -16,7 +16,7 @@ class Slots {
     static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
 
 public:
-    Slots() noexcept {}  // NOLINT(modernize-use-equals-default): `= default` would let T{} clear raw_
+    Slots() noexcept {}  // NOLINT(modernize-use-equals-default): with `= default`, Slots{} would clear raw_
 
     [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
     [[nodiscard]] T& operator[](std::size_t i) noexcept {
