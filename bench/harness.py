@@ -66,6 +66,7 @@ TARGETS = [
     ("bulk_1conn", "ustcp_over_raw", 0.4, "Bulk 1 conn: >= 40% of the raw 1514-byte frame rate"),
     ("crr_1m_idle", "idle_over_none", 0.8, "CRR at the idle connections: >= 80% of CRR at none"),
 ]
+IDLE_TARGET = 1_000_000  # the crr_1m_idle: CRR beside a million idle connections
 
 # Ephemeral ports per local address (the engine's 32768..60999) and the client's secondary
 # addresses for holds beyond one address's ports: 198.18.2.10 and up, inside memif's /24.
@@ -658,12 +659,18 @@ def targets(results):
         text = "hold: server memory per idle connection (RSS delta / connections) <= 1 KiB"
         if b is None:
             lines.append(f"  n/a   {text} (not measured)")
+        elif hold.get("hold_target", 0) < want:
+            # The server's fixed costs (pools, rings, the stats page) spread over a small hold
+            # read as bytes per connection: the bar is for the scale run.
+            lines.append(f"  n/a   {text} ({b:.0f} B over {v:,.0f}; the bar applies at --hold {want:,})")
         else:
             lines.append(f"  met   {text}: {b:.0f} B" if b <= 1024 else f"  MISS  {text}: {b:.0f} B")
     for w, field, bar, text in TARGETS:
         v = by.get(w, {}).get(field)
         if v is None:
             lines.append(f"  n/a   {text} (not measured)")
+        elif w == "crr_1m_idle" and by[w].get("idle_conns", 0) < IDLE_TARGET:
+            lines.append(f"  n/a   {text} ({v:.2f} at {by[w]['idle_conns']:,} idle; the bar applies at --idle {IDLE_TARGET:,})")
         elif v >= bar:
             lines.append(f"  met   {text}: {v:.2f}")
         else:

@@ -1,7 +1,8 @@
 // lib/engine with secondary local addresses and a large pool: ARP answered for a secondary
 // address (and its reply names that address), connects from one (the SYN carries it), an
 // echo exchanged end to end from one, ephemeral ports counted per address (one address's
-// ports running out leaves the others untouched), refusal of an address not configured, a
+// ports running out leaves the others untouched, a port shared among peers only when none is
+// free and back once reaped), refusal of an address not configured, a
 // configuration whose range is not usable refused by Engine::check, and pool slots touched
 // only as connections first use them.
 #include <gtest/gtest.h>
@@ -212,6 +213,63 @@ TEST(EngineAddrs, EphemeralPortsArePerLocalAddress) {
     // The same port on two addresses is two flows.
     EXPECT_EQ(e.connections(), 5u);
     e.abort_all(Instant::from_nanos(1));
+}
+
+// A local port serves a second peer only once every port of the address has a flow (the
+// bitmap first, then the tuple-exact search), and a port comes back when its last flow is
+// reaped.
+TEST(EngineAddrs, APortIsSharedAmongPeersOnlyWhenNoneIsFreeAndComesBackWhenReaped) {
+    tcp::HeapBuffers pool(256, 2048);
+    SimPort port(kMacA, pool);
+    port.owns_flow = [](const FourTuple& t) {
+        return t.local_port == kEphemeralFirst || t.local_port == kEphemeralFirst + 1 || t.local_port == kEphemeralLast;
+    };
+    Engine e(config(kIpA, false), port, key(1), key(2));
+    const Instant now = Instant::from_nanos(1'000'000'000);
+    std::set<std::uint16_t> to80;
+    std::vector<tcp::Connection*> conns;
+    for (int i = 0; i < 3; ++i) {
+        auto c = e.connect(kIpB, 80);
+        ASSERT_TRUE(c);
+        to80.insert((*c)->tuple().local_port);
+        conns.push_back(*c);
+    }
+    EXPECT_EQ(to80.size(), 3u) << "three ports while three are free";
+    EXPECT_EQ(e.counters().ephemeral_shared, 0u);
+    // Every owned port has a flow: another peer (port 81) still gets one, shared.
+    std::set<std::uint16_t> to81;
+    for (int i = 0; i < 3; ++i) {
+        auto c = e.connect(kIpB, 81);
+        ASSERT_TRUE(c);
+        to81.insert((*c)->tuple().local_port);
+    }
+    EXPECT_EQ(to81, to80);
+    EXPECT_EQ(e.counters().ephemeral_shared, 3u);
+    auto full = e.connect(kIpB, 80);
+    ASSERT_FALSE(full) << "every 4-tuple to port 80 is taken";
+    EXPECT_EQ(full.error(), tcp::Error::NotConnected);
+    // The flows to 80 on one port end, but that port still has its flow to 81: nothing free.
+    const std::uint16_t p = conns[1]->tuple().local_port;
+    conns[1]->abort(e.ctx(), now);
+    e.touch(*conns[1]);
+    e.flush(now);
+    EXPECT_EQ(e.connections(), 5u);
+    auto again = e.connect(kIpB, 80);
+    ASSERT_TRUE(again) << "the tuple-exact search finds the freed 4-tuple";
+    EXPECT_EQ((*again)->tuple().local_port, p);
+    EXPECT_EQ(e.counters().ephemeral_shared, 4u);
+    e.abort_all(now);
+    EXPECT_EQ(e.connections(), 0u);
+    // Everything reaped: all three ports are free again, picked from the bitmap.
+    std::set<std::uint16_t> after;
+    for (int i = 0; i < 3; ++i) {
+        auto c = e.connect(kIpB, 82);
+        ASSERT_TRUE(c);
+        after.insert((*c)->tuple().local_port);
+    }
+    EXPECT_EQ(after, to80);
+    EXPECT_EQ(e.counters().ephemeral_shared, 4u) << "the counts went back to zero: no sharing";
+    e.abort_all(now);
 }
 
 TEST(EngineAddrs, CheckRefusesAnUnusableRange) {

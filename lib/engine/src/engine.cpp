@@ -112,7 +112,7 @@ Engine::Engine(const EngineConfig& cfg, Port& port, const tcp::SipKey& isn_key, 
     free_slots_.reserve(cfg.max_connections);
     time_wait_cap_ = cfg.max_connections;
     time_wait_.reset(new TimeWaitEntry[std::max<std::size_t>(time_wait_cap_, 1)]);
-    next_ephemeral_.assign(std::size_t{1} + cfg.extra_count, kEphemeralFirst);
+    ephemeral_.resize(std::size_t{1} + cfg.extra_count);
     // Keep 1/64 of the pool (two bursts' worth in small pools, but at most a quarter) free of
     // TIME-WAIT: slots come back a loop after their connection ends (reclaim()), so the
     // margin absorbs a burst of SYNs.
@@ -159,21 +159,50 @@ Result<tcp::Connection*, tcp::Error> Engine::connect(Ipv4Addr remote, std::uint1
                                                      std::optional<Ipv4Addr> local) {
     const Ipv4Addr src = local ? *local : cfg_.addr;
     if (!ifc_.is_ours(src)) return Err(tcp::Error::AddressNotAvailable);
-    // RFC 6056 §3.3.1's simple sequential choice, per local address, restricted to the ports
-    // whose replies this lcore's queue receives (RSS or software steering on several lcores).
-    std::uint16_t& next = next_ephemeral_[src == cfg_.addr ? 0 : 1 + (src.value() - cfg_.extra_first.value())];
-    for (int tries = 0; tries <= kEphemeralLast - kEphemeralFirst; ++tries) {
-        const std::uint16_t p = next;
-        next = next == kEphemeralLast ? kEphemeralFirst : static_cast<std::uint16_t>(next + 1);
-        const FourTuple t{src, remote, p, port};
-        if (!port_.owns(t) || flows_.find(t) != nullptr) continue;
-        tcp::Connection* c = new_connection(t);
-        if (c == nullptr) return Err(tcp::Error::NotConnected);
-        if (auto r = c->connect(stack_.ctx, now_); !r) return Err(r.error());
-        rearm(flow_of(c));
-        return c;
+    // RFC 6056 §3.3.1's sequential choice, per local address, restricted to the ports whose
+    // replies this lcore's queue receives (RSS or software steering on several lcores). First a
+    // port no flow from `src` uses (a bitmap walk); when every such port has one, a port whose
+    // 4-tuple with this peer is free (a local port may serve several peers), looked up.
+    EphemeralPorts& eph = *ephemeral_of(src, true);
+    const auto owned = [&](std::uint16_t p) { return port_.owns(FourTuple{src, remote, p, port}); };
+    std::optional<std::uint16_t> pick = eph.pick(owned);
+    if (!pick) {
+        std::uint16_t next = eph.cursor_port();
+        for (int tries = 0; tries <= kEphemeralLast - kEphemeralFirst && !pick; ++tries) {
+            const std::uint16_t p = next;
+            next = next == kEphemeralLast ? kEphemeralFirst : static_cast<std::uint16_t>(next + 1);
+            if (owned(p) && flows_.find(FourTuple{src, remote, p, port}) == nullptr) pick = p;
+        }
+        eph.set_cursor_port(next);
+        if (!pick) return Err(tcp::Error::NotConnected);
+        ++counters_.ephemeral_shared;
     }
-    return Err(tcp::Error::NotConnected);
+    tcp::Connection* c = new_connection(FourTuple{src, remote, *pick, port});
+    if (c == nullptr) return Err(tcp::Error::NotConnected);
+    if (auto r = c->connect(stack_.ctx, now_); !r) return Err(r.error());
+    rearm(flow_of(c));
+    return c;
+}
+
+EphemeralPorts* Engine::ephemeral_of(Ipv4Addr local, bool make) {
+    if (!ifc_.is_ours(local)) return nullptr;
+    auto& e = ephemeral_[local == cfg_.addr ? 0 : 1 + (local.value() - cfg_.extra_first.value())];
+    if (e == nullptr && make) e = std::make_unique<EphemeralPorts>(kEphemeralFirst, kEphemeralLast);
+    return e.get();
+}
+
+bool Engine::map_flow(const FourTuple& t, Flow* f) {
+    if (!flows_.insert(t, f)) return false;
+    // Counted from the first flow on an ephemeral port of the address, so a table made later
+    // (by connect()) starts from true zeros.
+    const bool ephemeral = t.local_port >= kEphemeralFirst && t.local_port <= kEphemeralLast;
+    if (EphemeralPorts* e = ephemeral_of(t.local_addr, ephemeral)) e->add(t.local_port);
+    return true;
+}
+
+void Engine::unmap_flow(const FourTuple& t) noexcept {
+    flows_.remove(t);
+    if (EphemeralPorts* e = ephemeral_of(t.local_addr, false)) e->remove(t.local_port);
 }
 
 tcp::Connection* Engine::new_connection(const FourTuple& t) {
@@ -190,8 +219,8 @@ tcp::Connection* Engine::new_connection(const FourTuple& t) {
     Flow& f = slots_.get()[i];
     // A closed TCB of the same tuple may still be mapped (reaped at the end of the burst):
     // the tuple maps to the new one from here on.
-    if (Flow* old = flows_.find(t); old != nullptr) flows_.remove(t);
-    if (!flows_.insert(t, &f)) {
+    if (Flow* old = flows_.find(t); old != nullptr) unmap_flow(t);
+    if (!map_flow(t, &f)) {
         ++counters_.flow_table_full;
         return nullptr;
     }
@@ -733,7 +762,7 @@ void Engine::reap() {
     for (tcp::Connection* c : closed_) {
         Flow& f = flow_of(c);
         if (!f.live) continue;
-        if (flows_.find(c->tuple()) == &f) flows_.remove(c->tuple());
+        if (flows_.find(c->tuple()) == &f) unmap_flow(c->tuple());
         std::erase(touched_, c);
         if (f.armed()) wheel_.cancel(f);
         --states_[static_cast<std::size_t>(f.counted)];

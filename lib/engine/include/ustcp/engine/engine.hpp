@@ -42,6 +42,7 @@
 #include "ustcp/base/addr.hpp"
 #include "ustcp/base/result.hpp"
 #include "ustcp/base/time.hpp"
+#include "ustcp/engine/ephemeral.hpp"
 #include "ustcp/engine/flow_table.hpp"
 #include "ustcp/engine/port.hpp"
 #include "ustcp/engine/reclaim.hpp"
@@ -130,6 +131,9 @@ struct EngineCounters {
     /// (the pool ran low; as Linux's tcp_max_tw_buckets, the TIME-WAIT state is dropped).
     std::uint64_t time_wait_recycled = 0;
     std::uint64_t flow_table_full = 0;   ///< readers held grace periods open: no room for a new flow
+    /// connect()s that found every ephemeral port of their local address in use (by flows to
+    /// other peers) and shared one: a sign the address's ports are running out (port.extra_ips).
+    std::uint64_t ephemeral_shared = 0;
     std::uint64_t connections_opened = 0;
     std::uint64_t connections_closed = 0;
 };
@@ -161,10 +165,11 @@ void for_each_counter(const EngineCounters& c, F&& f) {
     f("conn_pool_exhausted", c.conn_pool_exhausted);
     f("time_wait_recycled", c.time_wait_recycled);
     f("flow_table_full", c.flow_table_full);
+    f("ephemeral_shared", c.ephemeral_shared);
     f("connections_opened", c.connections_opened);
     f("connections_closed", c.connections_closed);
 }
-static_assert(sizeof(EngineCounters) == 26 * sizeof(std::uint64_t), "for_each_counter lists every field");
+static_assert(sizeof(EngineCounters) == 27 * sizeof(std::uint64_t), "for_each_counter lists every field");
 
 /// Adds each counter of `from` to `into`: for structs of uint64_t counters only (EngineCounters,
 /// tcp::Counters, PortStats), e.g. totals over lcores.
@@ -354,6 +359,11 @@ private:
     void handle_tcp(const RxFrame& f, Ipv4Addr src, Ipv4Addr dst, std::uint8_t* l4, std::uint32_t l4_len,
                     MacAddr src_mac);
     tcp::Connection* new_connection(const FourTuple& t);
+    /// The flow table and the per-address ephemeral port counts change together, only here.
+    [[nodiscard]] bool map_flow(const FourTuple& t, Flow* f);
+    void unmap_flow(const FourTuple& t) noexcept;
+    /// `local`'s ephemeral port counts (made if `make`), or nullptr (not ours, or not made).
+    [[nodiscard]] EphemeralPorts* ephemeral_of(Ipv4Addr local, bool make);
     void dispatch_events();
     void run_timers();
     void transmit();
@@ -448,7 +458,9 @@ private:
     std::uint16_t tx_count_ = 0;
     std::size_t events_seen_ = 0;  // events of the outbox already dispatched
     std::uint16_t ip_ident_ = 0;
-    std::vector<std::uint16_t> next_ephemeral_;  // per local address: [0] the primary, [1 + i] extra i
+    // Per local address ([0] the primary, [1 + i] extra i), made on the first flow from an
+    // ephemeral port of it or the first connect() from it: which ports flows use.
+    std::vector<std::unique_ptr<EphemeralPorts>> ephemeral_;
     bool accepting_ = true;               // false after shutdown(): SYNs to our ports get RST
     std::uint64_t buffer_shortages_ = 0;  // BufferStore exhausted + alloc_failed, as last seen
     bool buffers_short_ = false;          // a shortage since the write-blocked were last woken
