@@ -51,6 +51,33 @@ ParseError parse_error(const Buf& area) {
 }
 }  // namespace
 
+// parse() decodes NOP,NOP,TS (and an empty area) without walking: the same options as the
+// walk gives for the same timestamp in other layouts, and a look-alike with a wrong length
+// still fails as the walk says.
+TEST(TcpOptions, TheAlignedTimestampLayoutDecodesAsTheWalkDoes) {
+    const Buf aligned = hex("0101080a8ce4bee301020304");
+    const Buf trailing = hex("080a8ce4bee3010203040101");  // TS, NOP, NOP: walked
+    const Buf padded = hex("0101080a8ce4bee30102030400000000");  // 16 bytes, EOL-padded: walked
+    auto a = TcpOptions::parse(aligned);
+    auto t = TcpOptions::parse(trailing);
+    auto p = TcpOptions::parse(padded);
+    ASSERT_TRUE(a && t && p);
+    ASSERT_TRUE(a->timestamps);
+    EXPECT_EQ(a->timestamps->val, 0x8ce4bee3u);
+    EXPECT_EQ(a->timestamps->ecr, 0x01020304u);
+    EXPECT_EQ(*a, *t);
+    EXPECT_EQ(*a, *p);
+    EXPECT_FALSE(a->mss || a->wscale || a->sack_permitted || a->sack_count != 0);
+    auto none = TcpOptions::parse(Bytes{});
+    ASSERT_TRUE(none);
+    EXPECT_EQ(*none, TcpOptions{});
+    // NOP, NOP, TS with length 9 in a 12-byte area: not the fast layout; the walk's error.
+    EXPECT_EQ(parse_error(hex("010108090102030405060700")), ParseError::OptionWrongLength);
+    // NOP, NOP, SACK-permitted... of 12 bytes is walked, not taken for TS.
+    auto sp = TcpOptions::parse(hex("010104020101080a00000001"));
+    ASSERT_FALSE(sp) << "TS of length 10 overruns the area after SACK-permitted";
+}
+
 TEST(TcpOptions, LinuxSynOptions) {
     // Seed 001 packet 1: mss 1460,sackOK,TS val 2363801315 ecr 0,nop,wscale 7
     Buf a = hex("020405b40402080a8ce4bee30000000001030307");
