@@ -95,6 +95,20 @@ struct Echo : App {
     void on_peer_closed(Engine& e, tcp::Connection& c) override { (void)c.close(e.ctx(), e.now()); }
 };
 
+/// Only three ports of the ephemeral range reach this port's queue: a small stand-in for 28232.
+void owns_three_ports(SimPort& port) {
+    port.owns_flow = [](const FourTuple& t) {
+        return t.local_port == kEphemeralFirst || t.local_port == kEphemeralFirst + 1 || t.local_port == kEphemeralLast;
+    };
+}
+/// Three connects to kIpB:`port`, their local ports into `ports`.
+void connect_three(Engine& e, std::uint16_t port, std::set<std::uint16_t>& ports) {
+    for (int i = 0; i < 3; ++i) {
+        auto c = e.connect(kIpB, port);
+        ASSERT_TRUE(c);
+        ports.insert((*c)->tuple().local_port);
+    }
+}
 }  // namespace
 
 TEST(EngineAddrs, AnswersArpForASecondaryAddressInItsName) {
@@ -183,10 +197,7 @@ TEST(EngineAddrs, RefusesALocalAddressThatIsNotOurs) {
 TEST(EngineAddrs, EphemeralPortsArePerLocalAddress) {
     tcp::HeapBuffers pool(256, 2048);
     SimPort port(kMacA, pool);
-    // Only three ports of the range reach this queue: a small stand-in for 28232.
-    port.owns_flow = [](const FourTuple& t) {
-        return t.local_port == kEphemeralFirst || t.local_port == kEphemeralFirst + 1 || t.local_port == kEphemeralLast;
-    };
+    owns_three_ports(port);
     Engine e(config(kIpA, true), port, key(1), key(2));
     const Ipv4Addr x(198, 18, 0, 100);
     const Ipv4Addr y(198, 18, 0, 103);
@@ -221,9 +232,7 @@ TEST(EngineAddrs, EphemeralPortsArePerLocalAddress) {
 TEST(EngineAddrs, APortIsSharedAmongPeersOnlyWhenNoneIsFreeAndComesBackWhenReaped) {
     tcp::HeapBuffers pool(256, 2048);
     SimPort port(kMacA, pool);
-    port.owns_flow = [](const FourTuple& t) {
-        return t.local_port == kEphemeralFirst || t.local_port == kEphemeralFirst + 1 || t.local_port == kEphemeralLast;
-    };
+    owns_three_ports(port);
     Engine e(config(kIpA, false), port, key(1), key(2));
     const Instant now = Instant::from_nanos(1'000'000'000);
     std::set<std::uint16_t> to80;
@@ -238,11 +247,7 @@ TEST(EngineAddrs, APortIsSharedAmongPeersOnlyWhenNoneIsFreeAndComesBackWhenReape
     EXPECT_EQ(e.counters().ephemeral_shared, 0u);
     // Every owned port has a flow: another peer (port 81) still gets one, shared.
     std::set<std::uint16_t> to81;
-    for (int i = 0; i < 3; ++i) {
-        auto c = e.connect(kIpB, 81);
-        ASSERT_TRUE(c);
-        to81.insert((*c)->tuple().local_port);
-    }
+    ASSERT_NO_FATAL_FAILURE(connect_three(e, 81, to81));
     EXPECT_EQ(to81, to80);
     EXPECT_EQ(e.counters().ephemeral_shared, 3u);
     auto full = e.connect(kIpB, 80);
@@ -262,11 +267,7 @@ TEST(EngineAddrs, APortIsSharedAmongPeersOnlyWhenNoneIsFreeAndComesBackWhenReape
     EXPECT_EQ(e.connections(), 0u);
     // Everything reaped: all three ports are free again, picked from the bitmap.
     std::set<std::uint16_t> after;
-    for (int i = 0; i < 3; ++i) {
-        auto c = e.connect(kIpB, 82);
-        ASSERT_TRUE(c);
-        after.insert((*c)->tuple().local_port);
-    }
+    ASSERT_NO_FATAL_FAILURE(connect_three(e, 82, after));
     EXPECT_EQ(after, to80);
     EXPECT_EQ(e.counters().ephemeral_shared, 4u) << "the counts went back to zero: no sharing";
     e.abort_all(now);
