@@ -18,7 +18,6 @@ class Slots {
 public:
     Slots() noexcept {}  // NOLINT(modernize-use-equals-default): with `= default`, Slots{} would clear raw_
 
-    [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
     [[nodiscard]] T& operator[](std::size_t i) noexcept {
         return std::launder(reinterpret_cast<T*>(raw_))[i];
     }
